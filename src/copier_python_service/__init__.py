@@ -1,0 +1,1 @@
+"""copier-python-service: tooling shipped with the template (the fleet tool)."""

@@ -1,0 +1,1 @@
+"""The fleet tool: status, drift and updates across many generated services."""

@@ -1,0 +1,298 @@
+"""`cps-fleet`: status, drift and updates for every service generated from this template."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from packaging.version import InvalidVersion, Version
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from copier_python_service.fleet.operations import (
+    Outcome,
+    Status,
+    UpdateResult,
+    service_status,
+    update_service,
+)
+from copier_python_service.fleet.services import (
+    FleetError,
+    Service,
+    discover,
+    newest_version,
+    template_tags,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be a positive integer (got {value!r})")
+    return jobs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cps-fleet",
+        description="Report and update the services generated from copier-python-service.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("root", type=Path, metavar="DIR", help="folder holding the services")
+        sub.add_argument("--jobs", "-j", type=_jobs, default=4, help="parallel jobs (default 4)")
+
+    status = commands.add_parser("status", help="table of versions, dirty trees and drift")
+    common(status)
+    status.add_argument("--no-drift", action="store_true", help="skip the drift check (faster)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    check = commands.add_parser("check", help="exit 1 when a service is behind or drifted")
+    common(check)
+    check.add_argument("--no-drift", action="store_true", help="only check versions")
+    update = commands.add_parser("update", help="update services, each on its own branch")
+    common(update)
+    update.add_argument("names", nargs="*", help="services to update (name or folder name)")
+    update.add_argument("--all", action="store_true", help="update every service")
+    update.add_argument("--to", metavar="VERSION", help="target version (default: newest)")
+    update.add_argument(
+        "--branch-prefix",
+        default="template-update",
+        help="branch name prefix (default %(default)s)",
+    )
+    return parser
+
+
+def _parallel(
+    items: Sequence[T], work: Callable[[T], R], jobs: int, label: Callable[[T], str], title: str
+) -> list[R]:
+    """Run ``work`` over ``items`` with a progress display; results keep the input order."""
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn(f"[bold]{title}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("", total=len(items))
+
+        def run(item: T) -> R:
+            result = work(item)
+            progress.advance(task)
+            progress.update(task, description=f"done: {label(item)}")
+            if not console.is_terminal:
+                console.print(f"{title}: {label(item)} done", highlight=False)
+            return result
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(run, items))
+
+
+def _services(root: Path) -> list[Service]:
+    services = discover(root)
+    if not services:
+        raise FleetError(f"no service generated from copier-python-service under {root}")
+    return services
+
+
+def _statuses(args: argparse.Namespace) -> list[Status]:
+    services = _services(args.root)
+    return _parallel(
+        services,
+        lambda service: service_status(service, drift=not args.no_drift),
+        args.jobs,
+        lambda service: service.name,
+        "status",
+    )
+
+
+def _drift_cell(status: Status) -> str:
+    if status.drift is None:
+        return "not checked"
+    if not status.drift:
+        return "none"
+    return f"{len(status.drift)} file(s): " + ", ".join(
+        line.split(" ", 1)[-1] for line in status.drift[:3]
+    )
+
+
+def _dirty_cell(status: Status) -> str:
+    if not status.git:
+        return "not a git repo"
+    return f"yes ({len(status.dirty)} file(s))" if status.dirty else "no"
+
+
+def _status_table(statuses: Iterable[Status]) -> Table:
+    table = Table(title="copier-python-service fleet")
+    for column in ("service", "template version", "newest", "behind by", "dirty", "drift"):
+        table.add_column(column)
+    for status in statuses:
+        behind = "?" if status.behind is None else str(status.behind)
+        row = [
+            status.service.name,
+            status.service.commit,
+            str(status.newest or "?"),
+            behind,
+            _dirty_cell(status),
+            _drift_cell(status) if status.error is None else f"error: {status.error}",
+        ]
+        table.add_row(*row)
+    return table
+
+
+def _status_json(statuses: Iterable[Status]) -> str:
+    return json.dumps(
+        [
+            {
+                "service": status.service.name,
+                "path": str(status.service.path),
+                "version": status.service.commit,
+                "newest": None if status.newest is None else str(status.newest),
+                "behind": status.behind,
+                "git": status.git,
+                "dirty": status.dirty,
+                "drift": status.drift,
+                "error": status.error,
+            }
+            for status in statuses
+        ],
+        indent=2,
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    statuses = _statuses(args)
+    if args.json:
+        sys.stdout.write(_status_json(statuses) + "\n")
+    else:
+        _console().print(_status_table(statuses))
+    return 2 if any(status.error for status in statuses) else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    statuses = _statuses(args)
+    console = _console()
+    console.print(_status_table(statuses))
+    problems = []
+    for status in statuses:
+        name = status.service.name
+        if status.error:
+            problems.append(f"{name}: cannot check: {status.error}")
+        if status.behind:
+            problems.append(f"{name}: {status.behind} release(s) behind {status.newest}")
+        if status.drifted:
+            problems.append(
+                f"{name}: template-owned files drifted: " + "; ".join(status.drift or [])
+            )
+    for problem in problems:
+        console.print(problem)
+    if not problems:
+        console.print("all services current, no drift")
+    return 1 if problems else 0
+
+
+def _select(services: list[Service], args: argparse.Namespace) -> list[Service]:
+    if args.names:
+        by_name = {s.name: s for s in services} | {s.path.name: s for s in services}
+        unknown = [name for name in args.names if name not in by_name]
+        if unknown:
+            known = ", ".join(s.name for s in services)
+            raise FleetError(f"unknown service(s): {', '.join(unknown)} (known: {known})")
+        return list(dict.fromkeys(by_name[name] for name in args.names))
+    if args.all:
+        return services
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise FleetError("no terminal to choose services: name them or pass --all")
+    import questionary
+
+    choices = [
+        questionary.Choice(f"{s.name}  ({s.commit} -> {newest_version(s.src_path)})", value=s)
+        for s in services
+    ]
+    chosen = questionary.checkbox("Services to update", choices=choices).ask()
+    return list(chosen or [])
+
+
+def _target(service: Service, wanted: str | None) -> Version:
+    tags = template_tags(service.src_path)
+    if wanted is None:
+        if not tags:
+            raise FleetError(f"template {service.src_path} has no release tags")
+        return max(tags)
+    try:
+        version = Version(wanted.removeprefix("v"))
+    except InvalidVersion as exc:
+        raise FleetError(f"--to {wanted!r} is not a PEP 440 version") from exc
+    if version not in tags:
+        raise FleetError(f"template {service.src_path} has no release {version}")
+    return version
+
+
+def _summary(results: Sequence[UpdateResult]) -> Table:
+    table = Table(title="update summary")
+    for column in ("service", "result", "branch", "detail"):
+        table.add_column(column)
+    for result in results:
+        detail = result.detail
+        if result.files:
+            detail += "; conflicts in: " + ", ".join(result.files)
+        table.add_row(result.service.name, result.outcome.value, result.branch or "-", detail)
+    return table
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    services = _select(_services(args.root), args)
+    if not services:
+        _console().print("nothing selected")
+        return 0
+    targets = {service.path: _target(service, args.to) for service in services}
+
+    def work(service: Service) -> UpdateResult:
+        return update_service(service, targets[service.path], branch_prefix=args.branch_prefix)
+
+    results = _parallel(services, work, args.jobs, lambda service: service.name, "update")
+    _console().print(_summary(results))
+    bad = {Outcome.CONFLICTS, Outcome.SKIPPED, Outcome.FAILED}
+    return 1 if any(result.outcome in bad for result in results) else 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "status": cmd_status,
+    "check": cmd_check,
+    "update": cmd_update,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except FleetError as exc:
+        sys.stderr.write(f"cps-fleet: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("cps-fleet: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Report template-owned files that differ from what the recorded template version renders.
+
+Managed by copier-python-service. Do not edit: changes are overwritten by `copier update`.
+
+The service is copied (tracked and untracked files, never ignored ones) into a temporary
+folder, `copier recopy` re-renders the template at the version recorded in
+`.copier-answers.yml` over that copy, and the copy is compared with the service.
+Service-owned files (`_skip_if_exists`) are left alone by the recopy, so every difference is
+a template-owned file that was edited, deleted or is missing. In `pyproject.toml` only the
+dependency tables belong to the team; every other key is compared.
+
+Usage: ``python scripts/template_drift.py [PROJECT_DIR]``; exit status 0 when there is no
+drift, 1 when there is drift, 2 when the check itself cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from copier import VcsRef, run_recopy
+
+ANSWERS_FILE = ".copier-answers.yml"
+IGNORED_PARTS = frozenset(
+    {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+)
+# Files the template never renders (or that Copier itself writes for the team).
+IGNORED_FILES = frozenset({"uv.lock"})
+# Keys of pyproject.toml that belong to the team (dependencies are added with `uv add`).
+TEAM_PYPROJECT_KEYS: tuple[tuple[str, ...], ...] = (
+    ("project", "dependencies"),
+    ("project", "optional-dependencies"),
+    ("dependency-groups",),
+    ("tool", "uv", "sources"),
+)
+
+
+class DriftError(Exception):
+    """The drift check could not run (not a generated service, template unreachable...)."""
+
+
+def _project_files(root: Path) -> set[str]:
+    """Relative paths of the files that belong to the project (git-aware when possible)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return _walk(root)
+    files = {name for name in out.decode().split("\0") if name}
+    return {name for name in files if (root / name).is_file() and not _ignored(name)}
+
+
+def _walk(root: Path) -> set[str]:
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and not _ignored(path.relative_to(root).as_posix())
+    }
+
+
+def _ignored(relpath: str) -> bool:
+    parts = relpath.split("/")
+    return relpath in IGNORED_FILES or any(part in IGNORED_PARTS for part in parts)
+
+
+def _without(data: dict[str, Any], keys: Iterable[tuple[str, ...]]) -> dict[str, Any]:
+    for key in keys:
+        node: Any = data
+        for part in key[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(key[-1], None)
+    return data
+
+
+def _same_pyproject(left: bytes, right: bytes) -> bool:
+    try:
+        a = tomllib.loads(left.decode())
+        b = tomllib.loads(right.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return left == right
+    return _without(a, TEAM_PYPROJECT_KEYS) == _without(b, TEAM_PYPROJECT_KEYS)
+
+
+def _same(relpath: str, left: bytes, right: bytes) -> bool:
+    if relpath == "pyproject.toml":
+        return _same_pyproject(left, right)
+    return left == right
+
+
+def _recopy(copy: Path) -> Callable[[Path], bool]:
+    """Re-render the recorded template version over ``copy``; return the skip matcher."""
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+            worker = run_recopy(
+                str(copy),
+                vcs_ref=VcsRef.CURRENT,
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                skip_tasks=True,
+                unsafe=True,
+            )
+    except Exception as exc:  # copier raises many unrelated types; report them in one line
+        detail = str(exc).strip().splitlines()
+        message = detail[-1] if detail else type(exc).__name__
+        raise DriftError(f"cannot render the recorded template version: {message}") from exc
+    match_skip: Callable[[Path], bool] = worker.match_skip
+    return match_skip
+
+
+def find_drift(project: Path) -> list[str]:
+    """Return ``"<status> <path>"`` lines for drifted template-owned files (empty: no drift)."""
+    project = project.resolve()
+    if not (project / ANSWERS_FILE).is_file():
+        raise DriftError(f"{project} has no {ANSWERS_FILE}: not generated from a Copier template")
+    files = _project_files(project)
+    with tempfile.TemporaryDirectory(prefix="template-drift-") as tmp:
+        copy = Path(tmp) / project.name
+        for relpath in files:
+            target = copy / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project / relpath, target)
+        match_skip = _recopy(copy)
+        rendered = _walk(copy)
+        report: list[str] = []
+        for relpath in sorted(rendered | files):
+            if relpath not in files:
+                if not match_skip(Path(relpath)):
+                    report.append(f"missing {relpath}")
+            elif relpath in rendered and not _same(
+                relpath, (project / relpath).read_bytes(), (copy / relpath).read_bytes()
+            ):
+                report.append(f"changed {relpath}")
+        return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Report template-owned files that differ from the recorded template version."
+    )
+    parser.add_argument("project", nargs="?", default=".", type=Path, help="service folder")
+    args = parser.parse_args(argv)
+    try:
+        report = find_drift(args.project)
+    except DriftError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    if not report:
+        sys.stdout.write("no drift: template-owned files match the recorded template version\n")
+        return 0
+    sys.stdout.write("drift in template-owned files (run `copier recopy` or move the change):\n")
+    sys.stdout.writelines(f"  {line}\n" for line in report)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

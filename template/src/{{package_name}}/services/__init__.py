@@ -1,0 +1,1 @@
+"""Use cases: functions that take repositories or a unit of work (service-owned)."""

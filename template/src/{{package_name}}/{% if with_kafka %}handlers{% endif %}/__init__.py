@@ -1,0 +1,1 @@
+"""Kafka event handlers (service-owned)."""

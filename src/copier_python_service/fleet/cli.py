@@ -249,14 +249,22 @@ def _target(service: Service, wanted: str | None) -> Version:
 
 def _summary(results: Sequence[UpdateResult]) -> Table:
     table = Table(title="update summary")
-    for column in ("service", "result", "branch", "detail"):
+    for column in ("service", "result", "branch"):
         table.add_column(column)
     for result in results:
-        detail = result.detail
-        if result.files:
-            detail += "; conflicts in: " + ", ".join(result.files)
-        table.add_row(result.service.name, result.outcome.value, result.branch or "-", detail)
+        table.add_row(result.service.name, result.outcome.value, result.branch or "-")
     return table
+
+
+def _detail(result: UpdateResult) -> str:
+    line = f"{result.service.name}: {result.outcome.value}"
+    if result.detail:
+        line += f": {result.detail}"
+    if result.branch:
+        line += f" (branch {result.branch})"
+    if result.files:
+        line += "; conflicts in: " + ", ".join(result.files)
+    return line
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -270,7 +278,10 @@ def cmd_update(args: argparse.Namespace) -> int:
         return update_service(service, targets[service.path], branch_prefix=args.branch_prefix)
 
     results = _parallel(services, work, args.jobs, lambda service: service.name, "update")
-    _console().print(_summary(results))
+    console = _console()
+    console.print(_summary(results))
+    for result in results:
+        console.print(_detail(result), soft_wrap=True)
     bad = {Outcome.CONFLICTS, Outcome.SKIPPED, Outcome.FAILED}
     return 1 if any(result.outcome in bad for result in results) else 0
 

@@ -1,0 +1,89 @@
+"""Helpers for the update and fleet tests: git, tagged template repos, generated services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
+CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+
+
+def env() -> dict[str, str]:
+    """Environment for subprocesses: no prompts, no Python downloads, a git identity."""
+    return {
+        **os.environ,
+        **GIT_IDENTITY,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "GIT_TERMINAL_PROMPT": "0",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
+
+
+def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=env(), check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}) in {cwd}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    return run(cwd, "git", *args, check=check).stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message)
+
+
+def copy_working_tree(dst: Path) -> Path:
+    """Copy this repo's working tree (tracked and untracked, never ignored) to a new git repo."""
+    listing = git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listing.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            target = dst / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git(dst, "init", "--quiet", "--initial-branch=main")
+    commit_all(dst, "template snapshot")
+    return dst
+
+
+def tag(repo: Path, version: str) -> None:
+    git(repo, "tag", version)
+
+
+def conflict_files(project: Path) -> list[str]:
+    """Files under ``project`` (outside .git/.venv) with conflict markers, or .rej files."""
+    found = []
+    for path in project.rglob("*"):
+        rel = path.relative_to(project)
+        if rel.parts[0] in {".git", ".venv"} or not path.is_file():
+            continue
+        if path.suffix == ".rej":
+            found.append(str(rel))
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue
+        if any(line.startswith(CONFLICT_MARKERS) for line in lines):
+            found.append(str(rel))
+    return sorted(found)

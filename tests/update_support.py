@@ -32,7 +32,12 @@ def env() -> dict[str, str]:
 
 def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, env=env(), check=False,
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env(),
+        check=False,
         stdin=subprocess.DEVNULL,
     )
     if check and result.returncode != 0:

@@ -1,0 +1,166 @@
+"""Every switch combination generates a service that passes its own lint, types, import rules
+and test suite; bad answers are refused with the validator's message."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# All four combinations of the two switches: pairwise coverage of the booleans is all of them.
+COMBINATIONS = {
+    "full": {"with_database": True, "with_kafka": True},
+    "database-only": {"with_database": True, "with_kafka": False},
+    "kafka-only": {"with_database": False, "with_kafka": True},
+    "bare": {"with_database": False, "with_kafka": False},
+}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+def run(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="module", params=list(COMBINATIONS), ids=list(COMBINATIONS))
+def service(request: pytest.FixtureRequest, copie_session: Any) -> Path:
+    """A generated service for one combination, with its environment synced."""
+    answers = {"service_name": f"svc-{request.param}", **COMBINATIONS[request.param]}
+    result = copie_session.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    project: Path = result.project_dir
+    run(project, "uv", "sync", "--quiet")
+    return project
+
+
+def test_ruff_check_passes(service: Path) -> None:
+    run(service, "uv", "run", "--no-sync", "ruff", "check", ".")
+
+
+def test_ruff_format_passes(service: Path) -> None:
+    run(service, "uv", "run", "--no-sync", "ruff", "format", "--check", ".")
+
+
+def test_mypy_strict_passes(service: Path) -> None:
+    result = run(service, "uv", "run", "--no-sync", "mypy")
+    assert "Success: no issues found" in result.stdout
+
+
+def test_import_contracts_are_kept(service: Path) -> None:
+    result = run(service, "uv", "run", "--no-sync", "lint-imports")
+    assert "0 broken" in result.stdout
+
+
+def test_own_test_suite_passes(service: Path) -> None:
+    result = run(service, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider")
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "skipped" not in summary or "TEST_DATABASE_URL" not in os.environ, summary
+
+
+def test_service_is_a_git_repo_with_a_lock_and_a_first_commit(service: Path) -> None:
+    assert (service / "uv.lock").is_file()
+    log = run(service, "git", "log", "--oneline").stdout.strip().splitlines()
+    assert len(log) == 1
+    assert run(service, "git", "status", "--porcelain").stdout.strip() == ""
+
+
+def test_switched_off_features_leave_nothing_behind(service: Path) -> None:
+    answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    text = "\n".join(
+        path.read_text(errors="replace").lower()
+        for path in service.rglob("*")
+        if path.is_file()
+        and not {".git", ".venv", ".mypy_cache", ".ruff_cache"} & set(path.parts)
+        and path.name not in {"uv.lock", ".copier-answers.yml"}
+    )
+    if not answers["with_database"]:
+        assert not (service / "migrations").exists()
+        assert not (service / "alembic.ini").exists()
+        for word in ("sqlalchemy", "alembic", "database_url", "asyncpg", "aiosqlite"):
+            assert word not in text, f"{word!r} left behind with with_database=false"
+    if not answers["with_kafka"]:
+        for word in ("aiokafka", "confluent", "kafka_"):
+            assert word not in text, f"{word!r} left behind with with_kafka=false"
+
+
+def test_newer_python_floor_is_rendered(copie_session: Any) -> None:
+    result = copie_session.copy(
+        extra_answers={"service_name": "svc-py313", "python_version": "3.13", "with_database": False}
+    )
+    assert result.exit_code == 0, result.exception
+    pyproject = (result.project_dir / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.13"' in pyproject
+    assert 'target-version = "py313"' in pyproject
+    assert "FROM python:3.13-slim" in (result.project_dir / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("service_name=Order Service", "service_name must be kebab-case"),
+        ("service_name=1svc", "service_name must be kebab-case"),
+        ("service_name=", "service_name must be kebab-case"),
+        ("service_name=" + "a" * 41, "service_name must be at most 40 characters"),
+        ("package_name=asyncio", "would shadow a standard-library or dependency module"),
+        ("package_name=Bad-Name", "package_name must be a lowercase Python identifier"),
+        ("http_port=80", "http_port must be between 1024 and 65535"),
+        ("team=Platform Team", "team must be lowercase letters"),
+    ],
+)
+def test_invalid_answers_are_refused_with_the_validator_message(
+    tmp_path: Path, answer: str, message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--trust", "-r", "HEAD",
+         "-d", answer, str(REPO_ROOT), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr + result.stdout
+    assert not (tmp_path / "out" / "pyproject.toml").exists()
+
+
+def test_every_question_has_help_type_default_and_validation() -> None:
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    questions = {k: v for k, v in config.items() if not k.startswith("_")}
+    assert questions
+    for name, spec in questions.items():
+        assert spec.get("help"), f"{name} has no help"
+        assert spec.get("type"), f"{name} has no type"
+        assert "default" in spec, f"{name} has no default (breaks `copier update --defaults`)"
+        if spec["type"] in {"str", "int"}:
+            assert spec.get("validator") or spec.get("choices"), f"{name} is not validated"
+    assert re.search(r"_subdirectory:\s*template", (REPO_ROOT / "copier.yml").read_text())

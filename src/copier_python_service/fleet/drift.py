@@ -1,3 +1,7 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["copier>=9.4"]
+# ///
 """Report template-owned files that differ from what the recorded template version renders.
 
 Managed by copier-python-service. Do not edit: changes are overwritten by `copier update`.
@@ -9,8 +13,8 @@ Service-owned files (`_skip_if_exists`) are left alone by the recopy, so every d
 a template-owned file that was edited, deleted or is missing. In `pyproject.toml` only the
 dependency tables belong to the team; every other key is compared.
 
-Usage: ``python scripts/template_drift.py [PROJECT_DIR]``; exit status 0 when there is no
-drift, 1 when there is drift, 2 when the check itself cannot run.
+Usage: ``uv run scripts/template_drift.py [PROJECT_DIR]`` (uv reads the inline metadata above
+and runs it with Copier). Exit status 0: no drift; 1: drift; 2: the check cannot run.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -28,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from copier import VcsRef, run_recopy
+from copier.errors import CopierError
+from jinja2 import TemplateError
+from pathspec import GitIgnoreSpec
 
 ANSWERS_FILE = ".copier-answers.yml"
 IGNORED_PARTS = frozenset(
@@ -49,26 +56,20 @@ class DriftError(Exception):
 
 
 def _project_files(root: Path) -> set[str]:
-    """Relative paths of the files that belong to the project (git-aware when possible)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return _walk(root)
-    files = {name for name in out.decode().split("\0") if name}
-    return {name for name in files if (root / name).is_file() and not _ignored(name)}
+    """Relative paths of the project's files, without what its .gitignore ignores."""
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.is_file() else []
+    spec = GitIgnoreSpec.from_lines(lines)
+    return {relpath for relpath in _walk(root) if not spec.match_file(relpath)}
 
 
 def _walk(root: Path) -> set[str]:
-    return {
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and not _ignored(path.relative_to(root).as_posix())
-    }
+    found: set[str] = set()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [name for name in dirs if name not in IGNORED_PARTS]
+        base = Path(folder).relative_to(root)
+        found.update((base / name).as_posix() for name in files)
+    return {relpath for relpath in found if not _ignored(relpath)}
 
 
 def _ignored(relpath: str) -> bool:
@@ -115,7 +116,7 @@ def _recopy(copy: Path) -> Callable[[Path], bool]:
                 skip_tasks=True,
                 unsafe=True,
             )
-    except Exception as exc:  # copier raises many unrelated types; report them in one line
+    except (CopierError, TemplateError, OSError, ValueError) as exc:
         detail = str(exc).strip().splitlines()
         message = detail[-1] if detail else type(exc).__name__
         raise DriftError(f"cannot render the recorded template version: {message}") from exc

@@ -1,0 +1,346 @@
+"""`copier update` never loses a line: real template versions, a customised service, the fleet.
+
+A temporary git repo is built from this working tree and tagged three times:
+- 1.0.0: the working tree, plus a service-owned RUNBOOK.md at the root (the "old layout");
+- 1.1.0: real template changes: a platform dependency line changed, a template-owned line
+  added to .gitignore, a new template-owned test, seeds of service-owned files changed (which
+  must never reach existing services), and RUNBOOK.md moved to docs/runbook.md with a
+  `_migrations` entry that moves the team's file (hooks/move_path.py);
+- 1.2.0: another template-owned change.
+Services are generated with `copier copy --trust` (the post-copy task makes them git repos
+with uv.lock and a first commit), changed as a team would, and updated with
+`copier update --trust --defaults` without a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from copier_python_service.fleet.cli import main as fleet
+from tests.update_support import (
+    REPO_ROOT,
+    commit_all,
+    conflict_files,
+    copy_working_tree,
+    git,
+    run,
+    tag,
+)
+
+V1, V2, V3 = "1.0.0", "1.1.0", "1.2.0"
+RUNBOOK = "# Runbook\n\nWhat to do when this service pages you.\n"
+MIGRATION = """\
+  - version: "1.1.0"
+    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/move_path.py",
+              "RUNBOOK.md", "docs/runbook.md"]
+    when: "{{ _stage == 'before' }}"
+"""
+NEW_PLATFORM_TEST = '''\
+"""Added in template 1.1.0: the service records which template version produced it."""
+
+from pathlib import Path
+
+
+def test_answers_file_records_the_template_version() -> None:
+    answers = Path(__file__).resolve().parents[3] / ".copier-answers.yml"
+    assert "_commit:" in answers.read_text(encoding="utf-8")
+'''
+HANDLER = '''\
+"""Team code: react to an order being placed."""
+
+
+def order_placed(payload: dict[str, object]) -> str:
+    return f"order {payload['id']} placed"
+'''
+REVISION = '''\
+"""Team migration: an orders table.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("orders")
+'''
+SETTINGS_FIELD = (
+    '\n    # Team setting: where orders are exported.\n    export_bucket: str = "orders"\n'
+)
+README_SECTION = "\n## On call\n\nPage the orders team in #orders-oncall.\n"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = copy_working_tree(tmp_path_factory.mktemp("tpl") / "copier-python-service")
+    copier_yml = repo / "copier.yml"
+    # 1.0.0: the old layout, with a seeded (service-owned) RUNBOOK.md at the root.
+    (repo / "template" / "RUNBOOK.md").write_text(RUNBOOK)
+    _edit(copier_yml, "_skip_if_exists:\n", "_skip_if_exists:\n  - RUNBOOK.md\n")
+    commit_all(repo, "1.0.0")
+    tag(repo, V1)
+    # 1.1.0: real changes.
+    pyproject = repo / "template" / "pyproject.toml.jinja"
+    _edit(pyproject, '"aiokafka>=0.11",', '"aiokafka>=0.11.0",')
+    _append(repo / "template" / ".gitignore", ".coverage\n")
+    new_test = repo / "template" / "tests" / "unit" / "_platform" / "test_template_version.py"
+    new_test.write_text(NEW_PLATFORM_TEST)
+    _append(repo / "template" / "src" / "{{package_name}}" / "settings.py.jinja", "# seed 1.1\n")
+    _append(repo / "template" / "README.md.jinja", "\nSeed text added in 1.1.0.\n")
+    (repo / "template" / "docs").mkdir(exist_ok=True)
+    (repo / "template" / "RUNBOOK.md").rename(repo / "template" / "docs" / "runbook.md")
+    _edit(copier_yml, "  - RUNBOOK.md\n", "  - docs/runbook.md\n")
+    _edit(copier_yml, "_migrations:\n", "_migrations:\n" + MIGRATION)
+    commit_all(repo, "1.1.0")
+    tag(repo, V2)
+    # 1.2.0
+    _append(repo / "template" / ".gitignore", "htmlcov/\n")
+    commit_all(repo, "1.2.0")
+    tag(repo, V3)
+    return repo
+
+
+def copier(cwd: Path, *args: str) -> str:
+    result = run(cwd, sys.executable, "-m", "copier", *args)
+    return result.stdout + result.stderr
+
+
+def generate(template: Path, dst: Path, version: str, **answers: object) -> Path:
+    data = [
+        f"--data={key}={value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in answers.items()
+    ]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    copier(dst.parent, "copy", "--trust", "--defaults", "--vcs-ref", version, *data,
+           str(template), str(dst))  # fmt: skip
+    assert git(dst, "status", "--porcelain") == "", "post-copy task left the tree dirty"
+    return dst
+
+
+def answers(service: Path) -> dict[str, object]:
+    loaded = yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    skip = {".git", ".venv", "uv.lock", "__pycache__"}
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not skip & set(path.relative_to(root).parts)
+    }
+
+
+# ---------------------------------------------------------------- the customised service
+
+
+@pytest.fixture(scope="session")
+def customised(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    service = generate(template, tmp_path_factory.mktemp("svc") / "orders-service", V1,
+                       service_name="orders-service")  # fmt: skip
+    pkg = service / "src" / "orders_service"
+    (pkg / "handlers" / "orders.py").write_text(HANDLER)
+    (service / "migrations" / "versions" / "0002_add_orders.py").write_text(REVISION)
+    run(service, "uv", "add", "--no-sync", "idna")
+    _append(pkg / "settings.py", SETTINGS_FIELD)
+    _append(service / "README.md", README_SECTION)
+    _edit(service / "RUNBOOK.md", "What to do", "What the orders team does")
+    (service / "compose.yaml").unlink()  # this team does not use compose
+    commit_all(service, "Team changes")
+    output = copier(service, "update", "--trust", "--defaults", "--vcs-ref", V2)
+    (service.parent / "update-output.txt").write_text(output)
+    return service
+
+
+def test_post_copy_made_a_git_repo_with_lock_and_one_commit(template: Path, tmp_path: Path) -> None:
+    service = generate(template, tmp_path / "fresh", V3, with_kafka=False)
+    assert (service / "uv.lock").is_file()
+    log = git(service, "log", "--format=%s").splitlines()
+    assert log == [f"Generate service from copier-python-service {V3}"]
+    assert git(service, "ls-files", "uv.lock").strip() == "uv.lock"
+
+
+def test_update_leaves_no_conflict_and_no_rej(customised: Path) -> None:
+    assert conflict_files(customised) == [], (customised.parent / "update-output.txt").read_text()
+    assert git(customised, "diff", "--name-only", "--diff-filter=U") == ""
+
+
+def test_update_keeps_every_customisation(customised: Path) -> None:
+    pkg = customised / "src" / "orders_service"
+    assert (pkg / "handlers" / "orders.py").read_text() == HANDLER
+    assert (customised / "migrations" / "versions" / "0002_add_orders.py").read_text() == REVISION
+    assert '"idna>=' in (customised / "pyproject.toml").read_text()
+    assert 'name = "idna"' in (customised / "uv.lock").read_text()
+    settings = (pkg / "settings.py").read_text()
+    assert settings.endswith(SETTINGS_FIELD)
+    assert "# seed 1.1" not in settings  # seeds of service-owned files never come back
+    readme = (customised / "README.md").read_text()
+    assert readme.endswith(README_SECTION)
+    assert "Seed text added in 1.1.0." not in readme
+    assert not (customised / "compose.yaml").exists()  # deleted on purpose, stays deleted
+
+
+def test_update_applies_the_template_changes(customised: Path) -> None:
+    assert '"aiokafka>=0.11.0",' in (customised / "pyproject.toml").read_text()
+    assert ".coverage" in (customised / ".gitignore").read_text()
+    assert (customised / "tests" / "unit" / "_platform" / "test_template_version.py").is_file()
+    assert answers(customised)["_commit"] == V2
+
+
+def test_migration_moved_the_teams_runbook(customised: Path) -> None:
+    assert not (customised / "RUNBOOK.md").exists()
+    assert "What the orders team does" in (customised / "docs" / "runbook.md").read_text()
+
+
+def test_lock_file_was_refreshed_after_the_update(customised: Path) -> None:
+    run(customised, "uv", "lock", "--check", "--offline")
+
+
+def test_drift_check_reports_only_the_deleted_template_file(customised: Path) -> None:
+    commit_all(customised, "Update template")
+    result = run(customised, "uv", "run", "scripts/template_drift.py", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines()[1:] == ["  missing compose.yaml"]
+
+
+def test_updated_service_tests_pass(customised: Path) -> None:
+    sync = run(customised, "uv", "sync", "--offline", "--locked", check=False)
+    if sync.returncode != 0:  # cold cache: allowed to download
+        run(customised, "uv", "sync", "--locked")
+    result = run(customised, "uv", "run", "--offline", "pytest", "-q", "-p", "no:cacheprovider")
+    assert "passed" in result.stdout
+
+
+# ---------------------------------------------------------------- plain updates, conflicts
+
+
+def test_uncustomised_update_equals_a_fresh_copy(template: Path, tmp_path: Path) -> None:
+    chosen = {"service_name": "plain-svc", "with_kafka": False, "http_port": 8081}
+    updated = generate(template, tmp_path / "updated" / "plain-svc", V1, **chosen)
+    copier(updated, "update", "--trust", "--defaults")  # no --vcs-ref: the newest release
+    fresh = generate(template, tmp_path / "fresh" / "plain-svc", V3, **chosen)
+    assert answers(updated)["_commit"] == V3
+    updated_tree, fresh_tree = tree(updated), tree(fresh)
+    assert sorted(updated_tree) == sorted(fresh_tree)
+    differ = [name for name in fresh_tree if updated_tree[name] != fresh_tree[name]]
+    # Equal everywhere but in the two service-owned seeds that 1.1.0 changed: by design a
+    # seed is written once and then belongs to the team, even when the team never edited it.
+    assert differ == ["README.md", "src/plain_svc/settings.py"]
+
+
+def _pre_commit_hook(service: Path, hook_id: str) -> tuple[str, list[str]]:
+    config = yaml.safe_load((service / ".pre-commit-config.yaml").read_text())
+    for repo in config["repos"]:
+        for hook in repo["hooks"]:
+            if hook["id"] == hook_id:
+                return repo["rev"].removeprefix("v"), list(hook.get("args", []))
+    raise AssertionError(f"{hook_id} is not in the generated .pre-commit-config.yaml")
+
+
+def test_real_conflict_is_inline_and_refused_by_pre_commit(template: Path, tmp_path: Path) -> None:
+    service = generate(template, tmp_path / "clash", V1, with_database=False, with_kafka=False)
+    _append(service / ".gitignore", "*.log\n")  # the template appends .coverage at the same place
+    commit_all(service, "Ignore logs")
+    copier(service, "update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", V2)
+    assert conflict_files(service) == [".gitignore"]
+    text = (service / ".gitignore").read_text()
+    assert "<<<<<<< before updating" in text
+    assert "*.log" in text
+    assert ".coverage" in text
+    assert git(service, "diff", "--name-only", "--diff-filter=U").split() == [".gitignore"]
+    # The generated pre-commit config refuses to commit it (same hook, same version, same args).
+    rev, args = _pre_commit_hook(service, "check-merge-conflict")
+    hook = run(service, "uvx", "--from", f"pre-commit-hooks=={rev}", "check-merge-conflict",
+               *args, ".gitignore", check=False)  # fmt: skip
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+    assert "Merge conflict string" in hook.stdout
+
+
+def test_service_owned_globs_are_static() -> None:
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    for key in ("_skip_if_exists", "_exclude"):
+        assert config[key], key
+        assert not [p for p in config[key] if "{" in p], f"{key} must use static globs"
+    assert "src/*/domain/**" in config["_skip_if_exists"]
+
+
+# ---------------------------------------------------------------- the fleet on real services
+
+
+@pytest.fixture(scope="session")
+def real_fleet(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("real-fleet")
+    small = {"with_database": False, "with_kafka": False}
+    generate(template, root / "alpha", V1, service_name="alpha", **small)
+    generate(template, root / "bravo", V2, service_name="bravo", **small)
+    dirty = generate(template, root / "charlie", V1, service_name="charlie", **small)
+    _append(dirty / "README.md", "\nUnfinished notes.\n")
+    delta = generate(template, root / "delta", V3, service_name="delta", **small)
+    _append(delta / "src" / "delta" / "_platform" / "logs.py", "# local hack\n")
+    commit_all(delta, "Hack the platform")
+    return root
+
+
+def test_fleet_status_check_and_update_on_real_services(
+    real_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fleet(["status", str(real_fleet), "--json"]) == 0
+    rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {name: (row["version"], row["behind"]) for name, row in rows.items()} == {
+        "alpha": (V1, 2),
+        "bravo": (V2, 1),
+        "charlie": (V1, 2),
+        "delta": (V3, 0),
+    }
+    assert rows["charlie"]["dirty"] == ["README.md"]
+    assert rows["delta"]["drift"] == ["changed src/delta/_platform/logs.py"]
+    assert [name for name, row in rows.items() if row["drift"]] == ["delta"]
+
+    assert fleet(["check", str(real_fleet)]) == 1
+    capsys.readouterr()
+
+    assert fleet(["update", str(real_fleet), "--all", "--jobs", "2"]) == 1  # charlie skipped
+    out = capsys.readouterr().out
+    lines = {line.split(":")[0]: line for line in out.splitlines() if ": " in line}
+    assert "updated cleanly" in lines["alpha"]
+    assert "updated cleanly" in lines["bravo"]
+    assert "skipped: dirty tree: README.md" in lines["charlie"]
+    assert "already current" in lines["delta"]
+    for name in ("alpha", "bravo"):
+        service = real_fleet / name
+        assert git(service, "status", "--porcelain") == ""
+        git(service, "merge", "--quiet", "--ff-only", f"template-update/{V3}")
+        assert answers(service)["_commit"] == V3
+        assert conflict_files(service) == []
+    assert fleet(["check", str(real_fleet / "alpha"), "--no-drift"]) == 0
+    assert fleet(["check", str(real_fleet / "bravo")]) == 0

@@ -1,0 +1,336 @@
+"""Observability assets of a generated service, checked with the real tools:
+`promtool check rules` on the alert rules, `promtool check metrics` on a live /metrics, and a
+real Prometheus (Debian package `prometheus`) that scrapes a running service, finds every
+metric the dashboard and the alert rules use, and evaluates the rules without error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+NAME = "obs-svc"
+PREFIX = "OBS_SVC_"
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+needs_prometheus = pytest.mark.skipif(
+    PROMETHEUS is None or PROMTOOL is None,
+    reason="the Debian package `prometheus` (prometheus, promtool) is not installed: "
+    "apt-get install prometheus",
+)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.update(extra)
+    return env
+
+
+def _run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        input=stdin,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"`{' '.join(args)}` exited {result.returncode}\n{result.stdout[-4000:]}\n"
+        f"{result.stderr[-4000:]}"
+    )
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 5) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _wait(what: str, check: Any, timeout: float, process: subprocess.Popen[str] | None = None):
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"{what}: exited {process.returncode}\n{output[-4000:]}")
+        try:
+            last = check()
+        except (OSError, urllib.error.URLError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _helpers(project: Path) -> ModuleType:
+    """The generated service's own reader of its assets (tests/_platform/observability.py)."""
+    path = project / "tests" / "_platform" / "observability.py"
+    spec = importlib.util.spec_from_file_location(f"observability_{project.name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.stdout.read() if process.stdout else ""
+
+
+@pytest.fixture(scope="module")
+def service(copie_session: Any) -> Path:
+    result = copie_session.copy(extra_answers={"service_name": NAME})
+    assert result.exit_code == 0, result.exception
+    project: Path = result.project_dir
+    _run(project, "uv", "sync", "--quiet")
+    return project
+
+
+@pytest.fixture(scope="module")
+def bare(copie_session: Any) -> Path:
+    """Rendered only (not synced): both switches off."""
+    result = copie_session.copy(
+        extra_answers={"service_name": "obs-bare", "with_database": False, "with_kafka": False}
+    )
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_dir)
+
+
+@pytest.fixture(scope="module")
+def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service on a free port. With Kafka it runs `dev` (an in-process Kafka-protocol
+    broker and SQLite) and handles one published event, so every consumer metric has samples."""
+    port, kafka_port = _free_port(), _free_port()
+    env = _env(
+        **{
+            f"{PREFIX}HTTP_PORT": str(port),
+            f"{PREFIX}KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+            f"{PREFIX}DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/obs.db",
+            f"{PREFIX}LOG_FORMAT": "json",
+        }
+    )
+    answers = (service / ".copier-answers.yml").read_text()
+    with_kafka = "with_kafka: true" in answers
+    command = "dev" if with_kafka else "serve"
+    if not with_kafka and "with_database: true" in answers:
+        migrate = ["uv", "run", "--no-sync", NAME, "migrate"]
+        subprocess.run(migrate, cwd=service, env=env, check=True)
+    process = subprocess.Popen(
+        ["uv", "run", "--no-sync", NAME, command],
+        cwd=service,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait("/livez", lambda: _get(f"{base}/livez")[0] == 200, 60, process)
+        if with_kafka:
+            published = subprocess.run(
+                ["uv", "run", "--no-sync", NAME, "publish"],
+                cwd=service,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert published.returncode == 0, published.stderr
+            _wait(
+                "the published event to be handled",
+                lambda: 'outcome="success"' in _get(f"{base}/metrics")[1],
+                60,
+                process,
+            )
+        _wait("/readyz", lambda: _get(f"{base}/readyz")[0] == 200, 60, process)
+        _get(f"{base}/no-such-route")  # an unmatched route: counted as `<unmatched>`
+        yield base
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def prometheus(
+    service: Path, running: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    assert PROMETHEUS is not None
+    folder = tmp_path_factory.mktemp("prometheus")
+    port = _free_port()
+    config = {
+        "global": {
+            "scrape_interval": "1s",
+            "evaluation_interval": "1s",
+            "external_labels": {"runbook_base_url": "http://docs.example.invalid"},
+        },
+        "rule_files": [str(service / "observability" / "alerts.yml")],
+        "scrape_configs": [
+            {
+                "job_name": NAME,
+                "static_configs": [{"targets": [running.removeprefix("http://")]}],
+            }
+        ],
+    }
+    (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    process = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait("Prometheus to be ready", lambda: _get(f"{base}/-/ready")[0] == 200, 60, process)
+        yield base
+    finally:
+        _stop(process)
+
+
+def _api(base: str, path: str) -> Any:
+    status, body = _get(base + path)
+    assert status == 200, body
+    return json.loads(body)["data"]
+
+
+@needs_prometheus
+@pytest.mark.parametrize("which", ["service", "bare"])
+def test_alert_rules_pass_promtool(which: str, request: pytest.FixtureRequest) -> None:
+    project: Path = request.getfixturevalue(which)
+    assert PROMTOOL is not None
+    result = _run(project, PROMTOOL, "check", "rules", "observability/alerts.yml")
+    assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_switched_off_kafka_leaves_no_kafka_metric_in_the_assets(bare: Path) -> None:
+    used = _helpers(bare).referenced_metrics(bare)
+    assert used, "the bare service's assets query no metric at all"
+    assert not [name for name in used if name.startswith("kafka_")]
+    assert "Kafka" not in (bare / "observability" / "alerts.yml").read_text()
+
+
+def test_every_alert_links_to_its_runbook_entry(service: Path) -> None:
+    runbooks = (service / "docs" / "operate" / "runbooks.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9_-]", "", line[3:].strip().lower().replace(" ", "-"))
+        for line in runbooks.splitlines()
+        if line.startswith("## ")
+    }
+    rules = (service / "observability" / "alerts.yml").read_text()
+    alerts = re.findall(r"- alert: (\w+)", rules)
+    links = re.findall(r"runbook_url: \"[^\"]*/operate/runbooks/#([\w-]+)\"", rules)
+    assert len(alerts) == len(links) >= 5
+    assert links == [alert.lower() for alert in alerts]
+    assert set(links) <= anchors, f"runbook entries missing: {set(links) - anchors}"
+
+
+def test_dashboard_is_well_formed(service: Path) -> None:
+    dashboard = json.loads(
+        (service / "observability" / "grafana" / "dashboards" / "service.json").read_text()
+    )
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    titles = {panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"}
+    assert {"HTTP", "Database", "Kafka consumer"} <= titles
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            assert target["datasource"]["uid"] == "${datasource}"
+            assert target["expr"].strip()
+
+
+@needs_prometheus
+def test_live_metrics_pass_promtool_check_metrics(running: str) -> None:
+    _status, text = _get(f"{running}/metrics")
+    assert PROMTOOL is not None
+    result = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_prometheus
+def test_prometheus_scrapes_every_metric_the_dashboard_and_rules_use(
+    service: Path, prometheus: str
+) -> None:
+    def target_up() -> bool:
+        targets = _api(prometheus, "/api/v1/targets")["activeTargets"]
+        return any(t["health"] == "up" for t in targets)
+
+    _wait("the scrape target to be up", target_up, 30)
+    used: dict[str, set[str]] = _helpers(service).referenced_metrics(service)
+    query = urllib.request.quote(f'{{job="{NAME}"}}')
+
+    def missing() -> dict[str, list[str]]:
+        names = set(_api(prometheus, f"/api/v1/label/__name__/values?match[]={query}"))
+        return {name: sorted(where) for name, where in used.items() if name not in names}
+
+    deadline = time.monotonic() + 30
+    while (gone := missing()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not gone, f"used by the dashboard/alerts but not in Prometheus: {gone}"
+    assert any(name.startswith("kafka_consumer_") for name in used)
+
+
+@needs_prometheus
+def test_prometheus_loads_and_evaluates_every_alert_rule(prometheus: str) -> None:
+    def evaluated() -> list[dict[str, Any]]:
+        groups = _api(prometheus, "/api/v1/rules")["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        # Prometheus reports 0001-01-01T00:00:00Z for a rule it has not evaluated yet.
+        done = all(not rule["lastEvaluation"].startswith("0001") for rule in rules)
+        return rules if rules and done else []
+
+    rules = _wait("every rule to be evaluated", evaluated, 30)
+    assert {rule["name"] for rule in rules} >= {
+        "ServiceNotReady",
+        "HttpErrorRateHigh",
+        "KafkaConsumerLagGrowing",
+        "KafkaMessagesDeadLettered",
+        "KafkaConsumerLoopStalled",
+    }
+    for rule in rules:
+        assert rule["health"] == "ok", rule
+        assert "/operate/runbooks/#" in rule["annotations"]["runbook_url"]
+    # The service is ready: the not-ready alert has nothing to say.
+    firing = _api(prometheus, "/api/v1/alerts")["alerts"]
+    assert not [a for a in firing if a["labels"]["alertname"] == "ServiceNotReady"]

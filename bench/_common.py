@@ -1,0 +1,326 @@
+"""Shared plumbing for the benchmarks: generated services, timing, tables and JSON results.
+
+Every benchmark is one script run from the template repo root, e.g.
+`UV_PYTHON_DOWNLOADS=never uv run python bench/generation.py`. Each prints a table and writes
+`bench/results/<name>.json` (machine, date, template commit, figures). `bench/report.py` turns
+the JSON files into `docs/performance.md`.
+
+Figures are medians of several runs with min and max, or ratios measured in the same run:
+the machines here are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = REPO_ROOT / "bench" / "results"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://app:app@127.0.0.1:5432/app")
+
+
+def env(**extra: str) -> dict[str, str]:
+    """Environment for subprocesses: no prompts, no Python downloads, a git identity."""
+    return {
+        **os.environ,
+        **GIT_IDENTITY,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "GIT_TERMINAL_PROMPT": "0",
+        **extra,
+    }
+
+
+def run(
+    args: Sequence[str | Path],
+    cwd: Path | None = None,
+    environ: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environ or env(),
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(str(a) for a in args)} failed ({result.returncode}) in {cwd}\n"
+            f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def timed(args: Sequence[str | Path], cwd: Path | None = None, **kw: Any) -> float:
+    start = time.perf_counter()
+    run(args, cwd=cwd, **kw)
+    return time.perf_counter() - start
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+# --- statistics and output --------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One row of a benchmark table: a median with min/max, or a single value."""
+
+    name: str
+    unit: str
+    samples: list[float] = field(default_factory=list)
+    target: str = ""
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "median": self.median,
+            "min": min(self.samples),
+            "max": max(self.samples),
+            "runs": len(self.samples),
+            "samples": self.samples,
+            "target": self.target,
+            "note": self.note,
+        }
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:.1f} %"
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "us":
+        return f"{value:.0f} us"
+    return f"{value:,.0f} {unit}"
+
+
+def table(title: str, figures: Sequence[Figure]) -> str:
+    rows = [("figure", "median", "min", "max", "runs", "target", "note")]
+    for f in figures:
+        rows.append(
+            (
+                f.name,
+                fmt(f.median, f.unit),
+                fmt(min(f.samples), f.unit),
+                fmt(max(f.samples), f.unit),
+                str(len(f.samples)),
+                f.target,
+                f.note,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [title, "=" * len(title)]
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    mem_gb = 0.0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        first = meminfo.read_text().splitlines()[0].split()
+        mem_gb = round(int(first[1]) / 1024 / 1024, 1)
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def template_commit() -> str:
+    result = run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, check=False)
+    dirty = run(["git", "status", "--porcelain"], cwd=REPO_ROOT, check=False).stdout.strip()
+    return result.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def report(
+    name: str, title: str, figures: Sequence[Figure], extra: dict[str, Any] | None = None
+) -> Path:
+    """Print the table and write bench/results/<name>.json."""
+    out(table(title, figures))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "title": title,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "template_commit": template_commit(),
+        "machine": machine(),
+        "figures": [f.as_dict() for f in figures],
+        **(extra or {}),
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    out(f"\nwritten: {path.relative_to(REPO_ROOT)}")
+    return path
+
+
+# --- generated services -------------------------------------------------------------------
+
+
+@contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=f"cps-bench-{prefix}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_working_tree(dst: Path) -> Path:
+    """Snapshot this repo's working tree (tracked and untracked, not ignored) as a git repo."""
+    listing = run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file() and not name.startswith("bench/results/"):
+            target = dst / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=dst)
+    run(["git", "add", "--all"], cwd=dst)
+    run(["git", "commit", "--quiet", "--no-verify", "-m", "template snapshot"], cwd=dst)
+    return dst
+
+
+def generate(dst: Path, answers: dict[str, str] | None = None, sync: bool = True) -> Path:
+    """`copier copy --defaults` of the working tree into dst, then `uv sync` there."""
+    data: list[str] = []
+    for key, value in (answers or {}).items():
+        data += ["--data", f"{key}={value}"]
+    run(["copier", "copy", "--trust", "--defaults", "--quiet", *data, REPO_ROOT, dst])
+    if sync:
+        run(["uv", "sync", "--quiet"], cwd=dst)
+    return dst
+
+
+def answers(project: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in (project / ".copier-answers.yml").read_text().splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not key.startswith("#"):
+            values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def features(project: Path) -> tuple[bool, bool]:
+    """(with_database, with_kafka) of a generated project."""
+    a = answers(project)
+    return a.get("with_database") == "true", a.get("with_kafka") == "true"
+
+
+def env_prefix(project: Path) -> str:
+    return answers(project)["service_name"].upper().replace("-", "_") + "_"
+
+
+# --- processes and ports --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.005) -> float:
+    """Seconds until predicate() was true; raises TimeoutError after timeout."""
+    start = time.perf_counter()
+    while True:
+        if predicate():
+            return time.perf_counter() - start
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def create_database(name: str) -> str:
+    """A fresh PostgreSQL database (dropped first if it exists); returns its asyncpg URL."""
+    for sql in (f'drop database if exists "{name}" with (force)', f'create database "{name}"'):
+        run(["psql", PG_ADMIN_URL, "-qc", sql])
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def start_broker(python: Path) -> tuple[subprocess.Popen[str], str]:
+    """The mock Kafka cluster in its own process (python needs confluent-kafka)."""
+    process = subprocess.Popen(
+        [str(python), str(REPO_ROOT / "bench" / "mock_broker.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
+    bootstrap = process.stdout.readline().strip()
+    if not bootstrap:
+        stop(process)
+        raise RuntimeError("mock broker did not start")
+    return process, bootstrap

@@ -1,0 +1,116 @@
+"""In-process cost of each layer of the generated service's HTTP stack on `/livez`.
+
+Run by bench/http_overhead.py with the generated project's Python:
+`python bench/asgi_layers.py <package_name>`. Calls each ASGI app directly (no server, no
+socket) a few thousand times and prints one JSON object: CPU microseconds per request for
+a growing stack (bare Starlette, bare FastAPI, + the health router and registry, + dishka's
+request scope, + the observability middleware, then the service's own `build_app`).
+This is the profile behind benchmark 4's ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import sys
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = b'{"status":"pass"}'
+
+
+def layers(package: str) -> dict[str, Any]:
+    main = importlib.import_module(f"{package}.main")
+    settings_mod = importlib.import_module(f"{package}.settings")
+    health_mod = importlib.import_module(f"{package}._platform.health")
+    metrics_mod = importlib.import_module(f"{package}._platform.metrics")
+    middleware_mod = importlib.import_module(f"{package}._platform.middleware")
+    dishka_fastapi = importlib.import_module("dishka.integrations.fastapi")
+    settings = settings_mod.Settings(_env_file=None)
+
+    def starlette() -> Any:
+        async def livez(_request: Request) -> Response:
+            return Response(BODY, media_type="application/health+json")
+
+        return Starlette(routes=[Route("/livez", livez)])
+
+    def fastapi() -> Any:
+        app = FastAPI()
+
+        @app.get("/livez")
+        async def livez() -> JSONResponse:
+            return JSONResponse({"status": "pass"}, media_type="application/health+json")
+
+        return app
+
+    def stack(dishka: bool, middleware: bool) -> Any:
+        metrics = metrics_mod.Metrics(service="b", version="1", template_version="1", team="t")
+        health = health_mod.HealthRegistry()
+        app = FastAPI()
+        app.include_router(health_mod.health_router(health, "b", "1"))
+        if dishka:
+            dishka_fastapi.setup_dishka(main.build_container(settings, metrics, health), app)
+        if middleware:
+            app.add_middleware(middleware_mod.ObservabilityMiddleware, metrics=metrics)
+        return app
+
+    return {
+        "bare Starlette": starlette,
+        "bare FastAPI (route on the app)": fastapi,
+        "FastAPI + health router and registry": lambda: stack(dishka=False, middleware=False),
+        "  + dishka request scope": lambda: stack(dishka=True, middleware=False),
+        "  + observability middleware": lambda: stack(dishka=True, middleware=True),
+        "service build_app (everything)": lambda: main.build_app(settings),
+    }
+
+
+async def cost(app: Any, n: int) -> float:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/livez",
+        "raw_path": b"/livez",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: dict[str, Any]) -> None:
+        return None
+
+    for _ in range(300):
+        await app(dict(scope), receive, send)
+    start = time.process_time()
+    for _ in range(n):
+        await app(dict(scope), receive, send)
+    return (time.process_time() - start) / n * 1e6
+
+
+async def main() -> None:
+    package = sys.argv[1]
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    results: dict[str, list[float]] = {}
+    for name, factory in layers(package).items():
+        app = factory()
+        results[name] = [await cost(app, 3000) for _ in range(repeats)]
+    sys.stdout.write(json.dumps(results) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

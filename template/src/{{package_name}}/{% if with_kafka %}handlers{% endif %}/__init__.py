@@ -1,1 +1,0 @@
-"""Kafka event handlers (service-owned)."""

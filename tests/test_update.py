@@ -60,8 +60,8 @@ def order_placed(payload: dict[str, object]) -> str:
 REVISION = '''\
 """Team migration: an orders table.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: team_0001
+Revises: {head}
 """
 
 from collections.abc import Sequence
@@ -69,23 +69,57 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "team_0001"
+down_revision: str | Sequence[str] | None = "{head}"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+    )
 
 
 def downgrade() -> None:
     op.drop_table("orders")
 '''
+MODEL = '''\
+"""Team code: the orders table."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orders_service._platform.db import Base
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer: Mapped[str] = mapped_column(String(100))
+'''
 SETTINGS_FIELD = (
     '\n    # Team setting: where orders are exported.\n    export_bucket: str = "orders"\n'
 )
 README_SECTION = "\n## On call\n\nPage the orders team in #orders-oncall.\n"
+
+
+def _alembic_head(versions: Path) -> str:
+    """The one revision no other revision revises (the team adds theirs on top of it)."""
+    revisions, revised = set(), set()
+    for path in versions.glob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("revision:"):
+                revisions.add(line.split("=")[1].strip().strip('"'))
+            elif line.startswith("down_revision:") and "None" not in line.split("=")[1]:
+                revised.add(line.split("=")[1].strip().strip('"'))
+    heads = revisions - revised
+    assert len(heads) == 1, heads
+    return heads.pop()
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -146,6 +180,12 @@ def generate(template: Path, dst: Path, version: str, **answers: object) -> Path
     return dst
 
 
+def _sync(service: Path) -> None:
+    """`uv sync --locked`, offline when the cache is warm."""
+    if run(service, "uv", "sync", "--offline", "--locked", check=False).returncode != 0:
+        run(service, "uv", "sync", "--locked")
+
+
 def answers(service: Path) -> dict[str, object]:
     loaded = yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
@@ -169,10 +209,18 @@ def customised(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     service = generate(template, tmp_path_factory.mktemp("svc") / "orders-service", V1,
                        service_name="orders-service")  # fmt: skip
     pkg = service / "src" / "orders_service"
+    _sync(service)
     (pkg / "handlers" / "orders.py").write_text(HANDLER)
-    (service / "migrations" / "versions" / "0002_add_orders.py").write_text(REVISION)
+    (pkg / "repositories" / "orders.py").write_text(MODEL)
+    versions = service / "migrations" / "versions"
+    revision = REVISION.replace("{head}", _alembic_head(versions))
+    (versions / "team_0001_add_orders.py").write_text(revision)
+    (service.parent / "revision.py").write_text(revision)
     run(service, "uv", "add", "--no-sync", "idna")
     _append(pkg / "settings.py", SETTINGS_FIELD)
+    # as the platform's contract test asks: the README's settings table follows the class
+    run(service, "uv", "run", "--offline", "python", "-m",
+        "orders_service._platform.settings_docs", "--write", "README.md")  # fmt: skip
     _append(service / "README.md", README_SECTION)
     _edit(service / "RUNBOOK.md", "What to do", "What the orders team does")
     (service / "compose.yaml").unlink()  # this team does not use compose
@@ -198,7 +246,11 @@ def test_update_leaves_no_conflict_and_no_rej(customised: Path) -> None:
 def test_update_keeps_every_customisation(customised: Path) -> None:
     pkg = customised / "src" / "orders_service"
     assert (pkg / "handlers" / "orders.py").read_text() == HANDLER
-    assert (customised / "migrations" / "versions" / "0002_add_orders.py").read_text() == REVISION
+    assert (pkg / "repositories" / "orders.py").read_text() == MODEL
+    revision = (customised.parent / "revision.py").read_text()
+    assert (
+        customised / "migrations" / "versions" / "team_0001_add_orders.py"
+    ).read_text() == revision
     assert '"idna>=' in (customised / "pyproject.toml").read_text()
     assert 'name = "idna"' in (customised / "uv.lock").read_text()
     settings = (pkg / "settings.py").read_text()
@@ -206,6 +258,7 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
     assert "# seed 1.1" not in settings  # seeds of service-owned files never come back
     readme = (customised / "README.md").read_text()
     assert readme.endswith(README_SECTION)
+    assert "EXPORT_BUCKET" in readme
     assert "Seed text added in 1.1.0." not in readme
     assert not (customised / "compose.yaml").exists()  # deleted on purpose, stays deleted
 
@@ -234,9 +287,7 @@ def test_drift_check_reports_only_the_deleted_template_file(customised: Path) ->
 
 
 def test_updated_service_tests_pass(customised: Path) -> None:
-    sync = run(customised, "uv", "sync", "--offline", "--locked", check=False)
-    if sync.returncode != 0:  # cold cache: allowed to download
-        run(customised, "uv", "sync", "--locked")
+    _sync(customised)
     result = run(customised, "uv", "run", "--offline", "pytest", "-q", "-p", "no:cacheprovider")
     assert "passed" in result.stdout
 

@@ -310,10 +310,18 @@ def create_database(name: str) -> str:
     return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def start_broker(python: Path) -> tuple[subprocess.Popen[str], str]:
-    """The mock Kafka cluster in its own process (python needs confluent-kafka)."""
+def start_broker(
+    python: Path, topics: Sequence[str] = (), package: str | None = None, partitions: int = 4
+) -> tuple[subprocess.Popen[str], str]:
+    """The mock Kafka cluster in its own process (python needs confluent-kafka).
+
+    With `package`, the generated service's dev broker (no initial rebalance delay)."""
+    extra = [arg for topic in topics for arg in ("--topic", topic)]
+    extra += ["--partitions", str(partitions)]
+    if package:
+        extra += ["--package", package]
     process = subprocess.Popen(
-        [str(python), str(REPO_ROOT / "bench" / "mock_broker.py")],
+        [str(python), str(REPO_ROOT / "bench" / "mock_broker.py"), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -1,9 +1,15 @@
 """A Kafka-protocol test broker in a process of its own: librdkafka's mock cluster.
 
-Run with a Python that has confluent-kafka (a generated service's venv has it in its dev
-group): `python bench/mock_broker.py [--brokers N]`. Prints the bootstrap servers on the
-first line of stdout, then serves until SIGTERM/SIGINT. Being its own process, it can be
-frozen with SIGSTOP and resumed with SIGCONT (reliability scenario 4), or killed.
+Run with a generated service's Python (its dev group has confluent-kafka):
+`python bench/mock_broker.py [--package PKG] [--topic T ...] [--partitions 4]`.
+Prints the bootstrap servers on the first line of stdout, then serves until SIGTERM/SIGINT.
+Being its own process, it can be frozen with SIGSTOP and resumed with SIGCONT (reliability
+scenario 4), or killed.
+
+With `--package`, the generated service's own dev broker (`PKG._platform.kafka.devbroker`)
+is used: topics are created with the mock's admin call and a new consumer group joins
+without the 3 s initial rebalance delay. Without it, a bare confluent-kafka client starts
+the mock cluster and topics are auto-created by a metadata request.
 
 This is a protocol-level test broker (see BRIEF section 5), not Apache Kafka.
 """
@@ -11,19 +17,34 @@ This is a protocol-level test broker (see BRIEF section 5), not Apache Kafka.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
-
-from confluent_kafka import Producer
+from typing import Any
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--brokers", type=int, default=1)
+    parser.add_argument("--package", help="generated service package with a dev broker")
+    parser.add_argument("--topic", action="append", default=[], help="create first (repeatable)")
+    parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args()
-    producer = Producer({"test.mock.num.brokers": args.brokers, "log_level": 0})
-    metadata = producer.list_topics(timeout=10)
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
+
+    keep: Any
+    if args.package:
+        devbroker = importlib.import_module(f"{args.package}._platform.kafka.devbroker")
+        keep = devbroker.MockBroker()
+        for topic in args.topic:
+            keep.create_topic(topic, args.partitions)
+        bootstrap = keep.bootstrap_servers
+    else:
+        from confluent_kafka import Producer
+
+        keep = Producer({"test.mock.num.brokers": 1, "log_level": 0})
+        for topic in args.topic:  # a metadata request for a topic auto-creates it on the mock
+            keep.list_topics(topic=topic, timeout=10)
+        metadata = keep.list_topics(timeout=10)
+        bootstrap = ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
     sys.stdout.write(bootstrap + "\n")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -32,8 +53,6 @@ def main() -> int:
             signal.pause()
     except KeyboardInterrupt:
         pass
-    finally:
-        del producer
     return 0
 
 

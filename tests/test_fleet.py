@@ -240,3 +240,22 @@ def test_bad_option_value_is_refused(capsys: pytest.CaptureFixture[str]) -> None
         main(["status", ".", "--jobs", "0"])
     assert exc.value.code == 2
     assert "--jobs must be a positive integer" in capsys.readouterr().err
+
+
+def test_unreachable_template_fails_that_service_only(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lost = fleet / "behind"
+    answers = lost / ".copier-answers.yml"
+    text = answers.read_text()
+    src = next(line for line in text.splitlines() if line.startswith("_src_path:"))
+    answers.write_text(text.replace(src, "_src_path: /nonexistent/template"))
+    commit_all(lost, "point at a template that is gone")
+    assert main(["update", str(fleet), "--all"]) == 1
+    out = capsys.readouterr().out
+    assert "behind: failed: cannot list the versions of template /nonexistent/template" in out
+    assert "drifted: updated with conflicts" in out
+    assert main(["status", str(fleet), "--json", "--no-drift"]) == 2
+    rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)}
+    assert "cannot list the versions" in str(rows["behind"]["error"])
+    assert rows["current"]["error"] is None

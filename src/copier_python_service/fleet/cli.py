@@ -272,10 +272,15 @@ def cmd_update(args: argparse.Namespace) -> int:
     if not services:
         _console().print("nothing selected")
         return 0
-    targets = {service.path: _target(service, args.to) for service in services}
+    if args.to is not None:
+        _target(services[0], args.to)  # a bad --to is an input error, not a per-service failure
 
     def work(service: Service) -> UpdateResult:
-        return update_service(service, targets[service.path], branch_prefix=args.branch_prefix)
+        try:
+            target = _target(service, args.to)
+        except FleetError as exc:
+            return UpdateResult(service, Outcome.FAILED, str(exc))
+        return update_service(service, target, branch_prefix=args.branch_prefix)
 
     results = _parallel(services, work, args.jobs, lambda service: service.name, "update")
     console = _console()

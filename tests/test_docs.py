@@ -1,0 +1,322 @@
+"""The template's documentation: the site builds with --strict, the questions reference is
+generated from copier.yml, a generated service's docs build too, and the tutorial's commands
+run, in order, as a new hire would run them (docs/tutorial.md)."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.update_support import commit_all, copy_working_tree, git, tag
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TUTORIAL = REPO_ROOT / "docs" / "tutorial.md"
+DIRECTIVE = re.compile(r"^<!-- tutorial: (?P<kind>[\w-]+)(?P<args>.*?) -->$")
+NEW_VERSION_LINE = "This paragraph arrived with template version 0.2.0."
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(
+        UV_PYTHON_DOWNLOADS="never",
+        GIT_AUTHOR_NAME="Tutorial Tests",
+        GIT_AUTHOR_EMAIL="tests@example.invalid",
+        GIT_COMMITTER_NAME="Tutorial Tests",
+        GIT_COMMITTER_EMAIL="tests@example.invalid",
+        NO_MKDOCS_2_WARNING="1",
+    )
+    env.update(extra)
+    return env
+
+
+def _mkdocs_build(cwd: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*prefix, "mkdocs", "build", "--strict", "--site-dir", str(cwd / "site")],
+        cwd=cwd, capture_output=True, text=True, env=_env(), timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+# --- the template's site ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        ["mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, env=_env(), timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out
+
+
+def test_questions_reference_is_generated_from_copier_yml(site: Path) -> None:
+    import yaml  # noqa: PLC0415 - the repo's dev dependency
+
+    from docs.hooks.copier_reference import validator_messages  # noqa: PLC0415
+
+    data = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    questions = {k: v for k, v in data.items() if not k.startswith("_")}
+    page = html.unescape((site / "reference" / "questions" / "index.html").read_text())
+    text = re.sub(r"<[^>]+>", "", page)
+    assert len(questions) >= 8
+    for name, spec in questions.items():
+        assert f'id="{name.replace("_", "-")}"' in page, f"no section for question {name}"
+        assert " ".join(str(spec["help"]).split()) in " ".join(text.split()), name
+        for message in validator_messages(str(spec.get("validator", ""))):
+            assert message in " ".join(text.split()), f"{name}: validator message missing"
+
+
+def test_every_standard_has_a_decision_record(site: Path) -> None:
+    records = sorted((REPO_ROOT / "docs" / "adr").glob("0*.md"))
+    topics = " ".join(path.stem for path in records)
+    for topic in ("dependency-injection", "unit-of-work", "kafka-consumer-startup",
+                  "idempotency", "error-model", "health", "metric-names", "timezone",
+                  "import-rules", "test-infrastructure"):
+        assert topic in topics, f"no ADR about {topic}"
+    for path in records:
+        text = path.read_text()
+        assert "**Status**" in text
+        assert "## Decision" in text
+        assert (site / "adr" / path.stem / "index.html").is_file()
+
+
+def test_architecture_has_its_diagrams(site: Path) -> None:
+    text = (REPO_ROOT / "docs" / "architecture.md").read_text()
+    assert text.count("```mermaid") >= 3
+    assert 'class="mermaid"' in (site / "architecture" / "index.html").read_text()
+
+
+# --- a generated service's site -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"with_database": False, "with_kafka": False}],
+    ids=["full", "bare"],
+)
+def test_generated_service_docs_build_strict(copie_session: Any, answers: dict[str, Any]) -> None:
+    name = "docs-" + ("full" if not answers else "bare")
+    result = copie_session.copy(extra_answers={"service_name": name, **answers})
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_dir)
+    subprocess.run(
+        ["uv", "sync", "--quiet", "--group", "docs"], cwd=project, env=_env(), check=True,
+        timeout=600,
+    )
+    _mkdocs_build(project, "uv", "run", "--no-sync")
+    built = (project / "site" / "configuration" / "index.html").read_text()
+    prefix = name.upper().replace("-", "_") + "_"
+    assert f"{prefix}HTTP_PORT" in built, "the settings table was not generated"
+    assert f"{prefix}LOG_LEVEL" in built
+
+
+# --- the tutorial ---------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    kind: str
+    args: dict[str, str]
+    line: int
+    block: str = ""
+    title: str = ""
+
+
+def tutorial_steps(path: Path = TUTORIAL) -> list[Step]:
+    """The directives of the tutorial, each with the fenced block that follows it."""
+    steps: list[Step] = []
+    lines = path.read_text().splitlines()
+    index = 0
+    while index < len(lines):
+        match = DIRECTIVE.match(lines[index].strip())
+        index += 1
+        if not match:
+            continue
+        args = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=(\S+)', match["args"]) and [
+            (a or c, (b or d).replace('\\"', '"'))
+            for a, b, c, d in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=(\S+)', match["args"])
+        ])
+        step = Step(match["kind"], args, index)
+        if step.kind in {"run", "background", "write"}:
+            while not lines[index].startswith("```"):
+                index += 1
+            fence = lines[index]
+            title = re.search(r'title="([^"]+)"', fence)
+            step.title = title.group(1) if title else ""
+            body = []
+            index += 1
+            while not lines[index].startswith("```"):
+                body.append(lines[index])
+                index += 1
+            step.block = "\n".join(body) + "\n"
+        steps.append(step)
+    return steps
+
+
+def test_the_tutorial_has_every_part() -> None:
+    steps = tutorial_steps()
+    kinds = [step.kind for step in steps]
+    assert kinds.count("run") >= 6
+    assert "background" in kinds
+    assert "new-template-version" in kinds
+    written = {step.title for step in steps if step.kind == "write"}
+    assert any(t.startswith("src/bookshop/api/") for t in written), "no endpoint"
+    assert any(t.startswith("src/bookshop/repositories/") for t in written), "no model"
+    assert any(t.startswith("src/bookshop/handlers/") for t in written), "no handler"
+    assert any(t.startswith("tests/") for t in written), "no tests"
+    text = TUTORIAL.read_text()
+    assert "alembic revision --autogenerate" in text
+    assert "copier update" in text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Runner:
+    root: Path
+    template: Path
+    env: dict[str, str]
+    port: int
+    cwd: Path = field(init=False)
+    background: list[subprocess.Popen[str]] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.cwd = self.root
+
+    def localise(self, text: str) -> str:
+        return text.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")
+
+    def run(self, step: Step) -> None:
+        marker = self.root / ".cwd"
+        script = f"set -euo pipefail\ncd {shlex.quote(str(self.cwd))}\n"
+        script += self.localise(step.block) + f"pwd > {shlex.quote(str(marker))}\n"
+        result = subprocess.run(
+            ["bash", "-c", script], capture_output=True, text=True, env=self.env,
+            timeout=600, check=False, stdin=subprocess.DEVNULL,
+        )
+        self.log.append(f"$ {step.block}{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        assert result.returncode == 0, (
+            f"tutorial line {step.line}: exit {result.returncode}\n{step.block}\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+        )
+        if "expect" in step.args:
+            assert step.args["expect"] in result.stdout, (
+                f"tutorial line {step.line}: expected {step.args['expect']!r} in\n"
+                f"{result.stdout[-4000:]}"
+            )
+        self.cwd = Path(marker.read_text().strip())
+
+    def start(self, step: Step) -> None:
+        process = subprocess.Popen(
+            ["bash", "-c", f"cd {shlex.quote(str(self.cwd))} && exec {step.block.strip()}"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
+        self.background.append(process)
+        url = self.localise(step.args["wait"])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(
+                    f"tutorial line {step.line}: `{step.block.strip()}` exited "
+                    f"{process.returncode}\n{output[-4000:]}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"tutorial line {step.line}: {url} never answered 200")
+
+    def stop(self) -> None:
+        while self.background:
+            process = self.background.pop()
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+    def write(self, step: Step) -> None:
+        assert step.title, f"tutorial line {step.line}: a written block needs a title"
+        target = self.cwd / step.title
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(step.block)
+
+    def new_template_version(self) -> None:
+        page = self.template / "template" / "docs" / "update.md.jinja"
+        page.write_text(page.read_text() + f"\n{NEW_VERSION_LINE}\n")
+        commit_all(self.template, "docs: a paragraph for the tutorial's update step")
+        tag(self.template, "0.2.0")
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[Runner]:
+    template = copy_working_tree(tmp_path / "template")
+    tag(template, "0.1.0")
+    root = tmp_path / "work"
+    root.mkdir()
+    port = _free_port()
+    env = _env(
+        TEMPLATE=str(template),
+        BOOKSHOP_HTTP_PORT=str(port),
+        BOOKSHOP_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_free_port()}",
+        BOOKSHOP_LOG_FORMAT="json",
+    )
+    env.pop("TEST_DATABASE_URL", None)  # the tutorial runs only unit, HTTP and contract tests
+    runner = Runner(root, template, env, port)
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+def test_the_tutorial_runs_as_written(runner: Runner) -> None:
+    for step in tutorial_steps():
+        if step.kind == "run":
+            runner.run(step)
+        elif step.kind == "background":
+            runner.start(step)
+        elif step.kind == "stop":
+            runner.stop()
+        elif step.kind == "write":
+            runner.write(step)
+        elif step.kind == "new-template-version":
+            runner.new_template_version()
+        else:
+            raise AssertionError(f"tutorial line {step.line}: unknown directive {step.kind}")
+    service = runner.root / "bookshop"
+    answers = (service / ".copier-answers.yml").read_text()
+    assert "_commit: 0.2.0" in answers, answers
+    assert NEW_VERSION_LINE in (service / "docs" / "update.md").read_text()
+    assert "BOOKSHOP_GREETING" in (service / "README.md").read_text()
+    assert git(service, "status", "--porcelain").strip() == ""

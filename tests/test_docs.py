@@ -26,6 +26,7 @@ from tests.update_support import commit_all, copy_working_tree, git, tag
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = REPO_ROOT / "docs" / "tutorial.md"
 DIRECTIVE = re.compile(r"^<!-- tutorial: (?P<kind>[\w-]+)(?P<args>.*?) -->$")
+ARGUMENT = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=(\S+)')  # key="a \"b\"" or key=value
 NEW_VERSION_LINE = "This paragraph arrived with template version 0.2.0."
 
 
@@ -149,10 +150,10 @@ def tutorial_steps(path: Path = TUTORIAL) -> list[Step]:
         index += 1
         if not match:
             continue
-        args = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=(\S+)', match["args"]) and [
-            (a or c, (b or d).replace('\\"', '"'))
-            for a, b, c, d in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=(\S+)', match["args"])
-        ])
+        args = {
+            key or bare_key: (quoted or bare).replace('\\"', '"')
+            for key, quoted, bare_key, bare in ARGUMENT.findall(match["args"])
+        }
         step = Step(match["kind"], args, index)
         if step.kind in {"run", "background", "write"}:
             while not lines[index].startswith("```"):

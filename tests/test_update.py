@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pathspec import PathSpec
 
 from copier_python_service.fleet.cli import main as fleet
 from tests.update_support import (
@@ -41,6 +42,7 @@ MIGRATION = """\
     when: "{{ _stage == 'before' }}"
 """
 NEW_PLATFORM_TEST = '''\
+# Managed by copier-python-service. Do not edit: changes are overwritten by `copier update`.
 """Added in template 1.1.0: the service records which template version produced it."""
 
 from pathlib import Path
@@ -148,6 +150,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _append(repo / "template" / ".gitignore", ".coverage\n")
     new_test = repo / "template" / "tests" / "unit" / "_platform" / "test_template_version.py"
     new_test.write_text(NEW_PLATFORM_TEST)
+    # an existing platform test under a service-owned folder (the `!tests/*/_platform/**` rule)
+    _append(new_test.parent / "test_errors.py.jinja", "# changed in 1.1.0\n")
     _append(repo / "template" / "src" / "{{package_name}}" / "settings.py.jinja", "# seed 1.1\n")
     _append(repo / "template" / "README.md.jinja", "\nSeed text added in 1.1.0.\n")
     (repo / "template" / "docs").mkdir(exist_ok=True)
@@ -266,7 +270,9 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
 def test_update_applies_the_template_changes(customised: Path) -> None:
     assert '"aiokafka>=0.11.0",' in (customised / "pyproject.toml").read_text()
     assert ".coverage" in (customised / ".gitignore").read_text()
-    assert (customised / "tests" / "unit" / "_platform" / "test_template_version.py").is_file()
+    platform_tests = customised / "tests" / "unit" / "_platform"
+    assert (platform_tests / "test_template_version.py").is_file()
+    assert (platform_tests / "test_errors.py").read_text().endswith("# changed in 1.1.0\n")
     assert answers(customised)["_commit"] == V2
 
 
@@ -343,6 +349,36 @@ def test_service_owned_globs_are_static() -> None:
         assert config[key], key
         assert not [p for p in config[key] if "{" in p], f"{key} must use static globs"
     assert "src/*/domain/**" in config["_skip_if_exists"]
+
+
+# Formats without comments, and files that must not carry the header.
+HEADERLESS_SUFFIXES = (".json", ".md")
+HEADERLESS = {
+    ".copier-answers.yml",  # Copier's own file, with its own "never edit" header
+    "migrations/script.py.mako",  # copied into every new revision the team writes
+}
+
+
+def test_template_owned_files_say_so(template: Path, tmp_path: Path) -> None:
+    service = tmp_path / "all-switches-on"
+    copier(tmp_path, "copy", "--defaults", "--skip-tasks", "--vcs-ref", V3, str(template),
+           str(service))  # fmt: skip
+    config = yaml.safe_load((template / "copier.yml").read_text())
+    service_owned = PathSpec.from_lines("gitignore", config["_skip_if_exists"])
+    unmarked = []
+    for path in sorted(service.rglob("*")):
+        relpath = path.relative_to(service).as_posix()
+        if (
+            not path.is_file()
+            or service_owned.match_file(relpath)
+            or relpath in HEADERLESS
+            or path.suffix in HEADERLESS_SUFFIXES
+            or not path.read_text(encoding="utf-8").strip()  # empty package markers
+        ):
+            continue
+        if "managed by copier-python-service" not in path.read_text()[:800].lower():
+            unmarked.append(relpath)
+    assert unmarked == []
 
 
 # ---------------------------------------------------------------- the fleet on real services

@@ -8,6 +8,11 @@ generated from the real template.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +20,7 @@ from copier import run_copy
 
 from copier_python_service.fleet.cli import main
 from copier_python_service.fleet.services import discover, parse_version
-from tests.update_support import commit_all, git
+from tests.update_support import commit_all, env, git
 
 COPIER_YML = """\
 _subdirectory: template
@@ -259,3 +264,40 @@ def test_unreachable_template_fails_that_service_only(
     rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)}
     assert "cannot list the versions" in str(rows["behind"]["error"])
     assert rows["current"]["error"] is None
+
+
+def _read_until(fd: int, token: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while token not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a POSIX pseudo-terminal")
+def test_update_in_a_terminal_offers_a_checkbox_and_shows_progress(fleet: Path) -> None:
+    command = [sys.executable, "-m", "copier_python_service.fleet", "update", str(fleet)]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI, in a terminal
+        os.execvpe(command[0], command, env())  # noqa: S606 - fixed argv
+    prompt = _read_until(fd, b"Services to update", 60)
+    assert b"Services to update" in prompt
+    os.write(fd, b" ")  # tick the first service ("behind")
+    time.sleep(0.3)
+    os.write(fd, b"\r")
+    output = _read_until(fd, b"\x00never\x00", 180)  # read to the end
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "behind: updated cleanly" in text
+    assert "━" in text  # the progress bar was drawn
+    assert "template-update/1.2.0" in git(fleet / "behind", "branch")
+    assert "template-update" not in git(fleet / "drifted", "branch")  # not ticked

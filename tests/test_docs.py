@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from docs.hooks.copier_reference import validator_messages
 from tests.update_support import commit_all, copy_working_tree, git, tag
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,12 @@ def _env(**extra: str) -> dict[str, str]:
 def _mkdocs_build(cwd: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [*prefix, "mkdocs", "build", "--strict", "--site-dir", str(cwd / "site")],
-        cwd=cwd, capture_output=True, text=True, env=_env(), timeout=300, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result
@@ -61,17 +68,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         ["mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, env=_env(), timeout=300, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out
 
 
 def test_questions_reference_is_generated_from_copier_yml(site: Path) -> None:
-    import yaml  # noqa: PLC0415 - the repo's dev dependency
-
-    from docs.hooks.copier_reference import validator_messages  # noqa: PLC0415
-
     data = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
     questions = {k: v for k, v in data.items() if not k.startswith("_")}
     page = html.unescape((site / "reference" / "questions" / "index.html").read_text())
@@ -87,9 +95,18 @@ def test_questions_reference_is_generated_from_copier_yml(site: Path) -> None:
 def test_every_standard_has_a_decision_record(site: Path) -> None:
     records = sorted((REPO_ROOT / "docs" / "adr").glob("0*.md"))
     topics = " ".join(path.stem for path in records)
-    for topic in ("dependency-injection", "unit-of-work", "kafka-consumer-startup",
-                  "idempotency", "error-model", "health", "metric-names", "timezone",
-                  "import-rules", "test-infrastructure"):
+    for topic in (
+        "dependency-injection",
+        "unit-of-work",
+        "kafka-consumer-startup",
+        "idempotency",
+        "error-model",
+        "health",
+        "metric-names",
+        "timezone",
+        "import-rules",
+        "test-infrastructure",
+    ):
         assert topic in topics, f"no ADR about {topic}"
     for path in records:
         text = path.read_text()
@@ -118,7 +135,10 @@ def test_generated_service_docs_build_strict(copie_session: Any, answers: dict[s
     assert result.exit_code == 0, result.exception
     project = Path(result.project_dir)
     subprocess.run(
-        ["uv", "sync", "--quiet", "--group", "docs"], cwd=project, env=_env(), check=True,
+        ["uv", "sync", "--quiet", "--group", "docs"],
+        cwd=project,
+        env=_env(),
+        check=True,
         timeout=600,
     )
     _mkdocs_build(project, "uv", "run", "--no-sync")
@@ -214,8 +234,13 @@ class Runner:
         script = f"set -euo pipefail\ncd {shlex.quote(str(self.cwd))}\n"
         script += self.localise(step.block) + f"pwd > {shlex.quote(str(marker))}\n"
         result = subprocess.run(
-            ["bash", "-c", script], capture_output=True, text=True, env=self.env,
-            timeout=600, check=False, stdin=subprocess.DEVNULL,
+            ["bash", "-c", script],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=600,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
         self.log.append(f"$ {step.block}{result.stdout[-3000:]}{result.stderr[-3000:]}")
         assert result.returncode == 0, (
@@ -232,7 +257,10 @@ class Runner:
     def start(self, step: Step) -> None:
         process = subprocess.Popen(
             ["bash", "-c", f"cd {shlex.quote(str(self.cwd))} && exec {step.block.strip()}"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
         self.background.append(process)

@@ -242,6 +242,27 @@ def test_post_copy_made_a_git_repo_with_lock_and_one_commit(template: Path, tmp_
     assert git(service, "ls-files", "uv.lock").strip() == "uv.lock"
 
 
+def test_post_copy_task_is_idempotent_under_recopy(template: Path, tmp_path: Path) -> None:
+    service = generate(template, tmp_path / "again", V3, with_database=False, with_kafka=False)
+    copier(service, "recopy", "--trust", "--defaults", "--overwrite")
+    assert len(git(service, "log", "--format=%h").splitlines()) == 1
+    assert git(service, "status", "--porcelain") == ""
+
+
+def test_post_copy_task_respects_an_enclosing_repository(template: Path, tmp_path: Path) -> None:
+    mono = tmp_path / "monorepo"
+    mono.mkdir()
+    git(mono, "init", "--quiet", "--initial-branch=main")
+    commit_all(mono, "monorepo root")
+    dst = mono / "services" / "inner"
+    dst.parent.mkdir()
+    copier(dst.parent, "copy", "--trust", "--defaults", "--data", "with_kafka=false",
+           "--vcs-ref", V3, str(template), str(dst))  # fmt: skip
+    assert not (dst / ".git").exists()
+    assert (dst / "uv.lock").is_file()
+    assert len(git(mono, "log", "--format=%h").splitlines()) == 1  # no commit on the team's behalf
+
+
 def test_update_leaves_no_conflict_and_no_rej(customised: Path) -> None:
     assert conflict_files(customised) == [], (customised.parent / "update-output.txt").read_text()
     assert git(customised, "diff", "--name-only", "--diff-filter=U") == ""

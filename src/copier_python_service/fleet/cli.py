@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -80,9 +80,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _parallel(
-    items: Sequence[T], work: Callable[[T], R], jobs: int, label: Callable[[T], str], title: str
+    items: Sequence[T],
+    work: Callable[[T], R],
+    *,
+    jobs: int,
+    label: Callable[[T], str],
+    title: str,
+    not_run: Callable[[T], R],
 ) -> list[R]:
-    """Run ``work`` over ``items`` with a progress display; results keep the input order."""
+    """Run ``work`` over ``items`` with a progress display; results keep the input order.
+
+    On Ctrl-C, items not started yet get ``not_run(item)``; running ones are waited for (their
+    subprocesses got the same interrupt and roll back), so every item ends with a result.
+    """
     console = Console(stderr=True)
     with Progress(
         TextColumn(f"[bold]{title}"),
@@ -103,8 +113,21 @@ def _parallel(
                 console.print(f"{title}: {label(item)} done", highlight=False)
             return result
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(run, items))
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = [pool.submit(run, item) for item in items]
+        try:
+            wait(futures)
+        except KeyboardInterrupt:
+            console.print("interrupted: finishing the services already started...")
+            for future in futures:
+                future.cancel()
+            wait([future for future in futures if not future.cancelled()])
+        finally:
+            pool.shutdown(wait=True)
+    return [
+        not_run(item) if future.cancelled() else future.result()
+        for item, future in zip(items, futures, strict=True)
+    ]
 
 
 def _services(root: Path) -> list[Service]:
@@ -119,9 +142,10 @@ def _statuses(args: argparse.Namespace) -> list[Status]:
     return _parallel(
         services,
         lambda service: service_status(service, drift=not args.no_drift),
-        args.jobs,
-        lambda service: service.name,
-        "status",
+        jobs=args.jobs,
+        label=lambda service: service.name,
+        title="status",
+        not_run=lambda service: Status(service=service, error="interrupted before its check"),
     )
 
 
@@ -282,7 +306,16 @@ def cmd_update(args: argparse.Namespace) -> int:
             return UpdateResult(service, Outcome.FAILED, str(exc))
         return update_service(service, target, branch_prefix=args.branch_prefix)
 
-    results = _parallel(services, work, args.jobs, lambda service: service.name, "update")
+    results = _parallel(
+        services,
+        work,
+        jobs=args.jobs,
+        label=lambda service: service.name,
+        title="update",
+        not_run=lambda service: UpdateResult(
+            service, Outcome.SKIPPED, "interrupted before it started: nothing changed"
+        ),
+    )
     console = _console()
     console.print(_summary(results))
     for result in results:

@@ -209,7 +209,7 @@ def update_service(service: Service, target: Version, *, branch_prefix: str) -> 
             )
         git(path, *_identity_args(path), "commit", "--quiet", "--no-verify", "-m", message)
         git(path, "switch", "--quiet", original)
-    except (FleetError, OSError, KeyError) as exc:
+    except Exception as exc:  # whatever went wrong, put the service back and say so
         note = _rollback(path, original, branch)
         return UpdateResult(service, Outcome.FAILED, f"{exc}{note}")
     if conflicts:

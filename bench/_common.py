@@ -326,7 +326,7 @@ def start_broker(
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    assert process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
+    assert process.stdout is not None
     bootstrap = process.stdout.readline().strip()
     if not bootstrap:
         stop(process)

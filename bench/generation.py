@@ -77,8 +77,18 @@ def main() -> int:
             dst = tmp / f"svc{i}"
             copy.samples.append(
                 timed(
-                    ["copier", "copy", "--trust", "--defaults", "--quiet", "--skip-tasks",
-                     "--vcs-ref", V1, tpl, dst]
+                    [
+                        "copier",
+                        "copy",
+                        "--trust",
+                        "--defaults",
+                        "--quiet",
+                        "--skip-tasks",
+                        "--vcs-ref",
+                        V1,
+                        tpl,
+                        dst,
+                    ]
                 )
             )
             post_copy.samples.append(

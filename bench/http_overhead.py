@@ -77,9 +77,7 @@ def cpu_seconds(pid: int) -> float:
 
 def wrk(url: str, duration: int, connections: int) -> tuple[float, float, int]:
     """(requests per second, p99 latency in ms, requests completed)."""
-    result = run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url], check=True
-    )
+    result = run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url], check=True)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
     p99_match = re.search(r"99%\s+([\d.]+)(us|ms|s)", result.stdout)
     p99 = 0.0
@@ -155,7 +153,7 @@ def main() -> int:
         process = serve_service("INFO", port)
         try:
             started(f"http://127.0.0.1:{port}/livez", process)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez") as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez") as response:
                 body = json.loads(response.read())
         finally:
             stop(process)
@@ -216,8 +214,16 @@ def main() -> int:
         layer_figures = [Figure(name, "us", samples) for name, samples in layers.items()]
 
     figures = [
-        bare_rps, svc_rps, quiet_rps, ratio, quiet_ratio, cpu_bare, cpu_svc, cpu_ratio,
-        p99["bare"], p99["svc"],
+        bare_rps,
+        svc_rps,
+        quiet_rps,
+        ratio,
+        quiet_ratio,
+        cpu_bare,
+        cpu_svc,
+        cpu_ratio,
+        p99["bare"],
+        p99["svc"],
     ]
     out()
     out(table("In-process CPU per /livez request, by layer (asgi_layers.py)", layer_figures))

@@ -43,8 +43,8 @@ from _common import (
 
 def start_to_ready(
     python: object, package: str, project: object, environ: dict[str, str]
-) -> tuple[float, float]:
-    """(seconds to /livez 200, seconds to /readyz 200) of one `serve` process."""
+) -> tuple[float, float, float]:
+    """Seconds to /livez 200, to /readyz 200, and from SIGTERM to exit 0, of one `serve`."""
     port = environ[next(k for k in environ if k.endswith("_HTTP_PORT"))]
     base = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
@@ -65,9 +65,16 @@ def start_to_ready(
         wait_until(lambda: ok("/livez"), timeout=60)
         live = time.perf_counter() - start
         wait_until(lambda: ok("/readyz"), timeout=60)
-        return live, time.perf_counter() - start
-    finally:
+        ready = time.perf_counter() - start
+    except BaseException:
         stop(process)
+        raise
+    stopping = time.perf_counter()
+    process.terminate()
+    code = process.wait(30)
+    if code != 0:
+        raise RuntimeError(f"serve exited with {code} after SIGTERM")
+    return live, ready, time.perf_counter() - stopping
 
 
 def main() -> int:
@@ -101,49 +108,37 @@ def main() -> int:
         try:
             for i in range(args.runs):
                 python_only.samples.append(timed([python, "-c", "pass"], cwd=project))
-                imports.samples.append(
-                    timed([python, "-c", f"import {package}.main"], cwd=project)
-                )
+                imports.samples.append(timed([python, "-c", f"import {package}.main"], cwd=project))
                 if with_kafka:
                     ready_no_consumer.samples.append(
-                        start_to_ready(python, package, project, env(
-                            **service_env,
-                            **{f"{prefix}HTTP_PORT": str(free_port()),
-                               f"{prefix}KAFKA_CONSUMER_ENABLED": "false"},
-                        ))[1]
+                        start_to_ready(
+                            python,
+                            package,
+                            project,
+                            env(
+                                **service_env,
+                                **{
+                                    f"{prefix}HTTP_PORT": str(free_port()),
+                                    f"{prefix}KAFKA_CONSUMER_ENABLED": "false",
+                                },
+                            ),
+                        )[1]
                     )
-                port = free_port()
-                environ = env(
-                    **service_env,
-                    **{f"{prefix}HTTP_PORT": str(port), f"{prefix}KAFKA_GROUP_ID": f"bench-{i}"},
+                times = start_to_ready(
+                    python,
+                    package,
+                    project,
+                    env(
+                        **service_env,
+                        **{
+                            f"{prefix}HTTP_PORT": str(free_port()),
+                            f"{prefix}KAFKA_GROUP_ID": f"bench-{i}",
+                        },
+                    ),
                 )
-                base = f"http://127.0.0.1:{port}"
-                start = time.perf_counter()
-                process = subprocess.Popen(
-                    [python, "-m", package, "serve"],
-                    cwd=project,
-                    env=environ,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                try:
-
-                    def alive(path: str, p: subprocess.Popen[bytes] = process) -> bool:
-                        if p.poll() is not None:
-                            raise RuntimeError(f"serve exited with {p.returncode}")
-                        return http_status(base + path, timeout=0.5) == 200
-
-                    wait_until(lambda: alive("/livez"), timeout=60)
-                    live.samples.append(time.perf_counter() - start)
-                    wait_until(lambda: alive("/readyz"), timeout=60)
-                    ready.samples.append(time.perf_counter() - start)
-                finally:
-                    stopping = time.perf_counter()
-                    process.terminate()
-                    code = process.wait(30)
-                    stop_time.samples.append(time.perf_counter() - stopping)
-                if code != 0:
-                    raise RuntimeError(f"serve exited with {code} after SIGTERM")
+                live.samples.append(times[0])
+                ready.samples.append(times[1])
+                stop_time.samples.append(times[2])
                 out(
                     f"run {i + 1}/{args.runs}: live {live.samples[-1]:.2f} s, "
                     f"ready {ready.samples[-1]:.2f} s"
@@ -155,10 +150,18 @@ def main() -> int:
     report(
         "startup",
         "Benchmark 5: startup (process start to /livez and /readyz)",
-        [python_only, imports, live, ready, *([ready_no_consumer] if with_kafka else []),
-         stop_time],
-        {"database": "PostgreSQL 15 (local)" if with_db else None,
-         "broker": "librdkafka mock cluster, own process" if with_kafka else None},
+        [
+            python_only,
+            imports,
+            live,
+            ready,
+            *([ready_no_consumer] if with_kafka else []),
+            stop_time,
+        ],
+        {
+            "database": "PostgreSQL 15 (local)" if with_db else None,
+            "broker": "librdkafka mock cluster, own process" if with_kafka else None,
+        },
     )
     return 0
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import xml.etree.ElementTree as ET  # noqa: S405 - parsing our own pytest output
-from pathlib import Path
+import xml.etree.ElementTree as ET
 
 from _common import Figure, create_database, env, generate, out, report, run, workdir
 
@@ -55,8 +54,16 @@ def main() -> int:
             junit = tmp / f"junit-{i}.xml"
             start = time.perf_counter()
             result = run(
-                ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider",
-                 f"--junitxml={junit}"],
+                [
+                    "uv",
+                    "run",
+                    "--no-sync",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--junitxml={junit}",
+                ],
                 cwd=project,
                 environ=env(TEST_DATABASE_URL=url),
                 check=False,

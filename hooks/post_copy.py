@@ -10,7 +10,6 @@ Standard library only: it runs with the interpreter that runs Copier.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -47,10 +46,7 @@ def _lock() -> None:
     if uv is None:
         _warn("uv not found: run `uv lock` yourself, then commit uv.lock")
         return
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
-    result = subprocess.run(
-        [uv, "lock", "--quiet"], capture_output=True, text=True, check=False, env=env
-    )
+    result = subprocess.run([uv, "lock", "--quiet"], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
         _warn(f"`uv lock` failed ({reason}): run it yourself, then commit uv.lock")

@@ -8,7 +8,6 @@ Leaves a conflicted pyproject.toml alone: resolve it, then run `uv lock`.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -31,10 +30,7 @@ def main() -> int:
     if uv is None:
         _warn("uv not found: run `uv lock` after the update")
         return 0
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
-    result = subprocess.run(
-        [uv, "lock", "--quiet"], capture_output=True, text=True, check=False, env=env
-    )
+    result = subprocess.run([uv, "lock", "--quiet"], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
         _warn(f"`uv lock` failed ({reason}): run it after the update")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from docs.hooks.copier_reference import validator_messages
+from docs.hooks.copier_reference import refused_values, validator_messages
 from tests.update_support import commit_all, copy_working_tree, git, tag
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +90,9 @@ def test_questions_reference_is_generated_from_copier_yml(site: Path) -> None:
         assert " ".join(str(spec["help"]).split()) in " ".join(text.split()), name
         for message in validator_messages(str(spec.get("validator", ""))):
             assert message in " ".join(text.split()), f"{name}: validator message missing"
+        for value in refused_values(str(spec.get("validator", ""))):
+            assert f"<code>{html.escape(value)}</code>" in page, f"{name}: {value} not listed"
+    assert "reserved names" in text, "package_name's reserved names are not listed"
 
 
 def test_every_standard_has_a_decision_record(site: Path) -> None:

@@ -40,6 +40,14 @@ def validator_messages(validator: str) -> list[str]:
     return messages
 
 
+def refused_values(validator: str) -> list[str]:
+    """Values a validator refuses by list (`{% elif x in ['a', 'b'] %}`), in order."""
+    values: list[str] = []
+    for listing in re.findall(r"\{%-?\s*(?:el)?if\s+\w+\s+in\s+\[(.*?)\]", validator, re.DOTALL):
+        values += re.findall(r"'([^']*)'", listing)
+    return values
+
+
 def _code(value: Any) -> str:
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
@@ -69,6 +77,9 @@ def render(questions: dict[str, dict[str, Any]], settings: dict[str, Any]) -> st
         if spec.get("when") is not None:
             lines.append(f"- **asked when**: {_code(spec['when'])}")
         messages = validator_messages(str(spec.get("validator", "")))
+        refused = refused_values(str(spec.get("validator", "")))
+        if refused:
+            lines.append("- **reserved names**: " + ", ".join(_code(v) for v in refused))
         if messages:
             lines.append("- **refused with**:")
             lines += [f"    - {message}" for message in messages]
@@ -81,7 +92,9 @@ def render(questions: dict[str, dict[str, Any]], settings: dict[str, Any]) -> st
         "|---|---|",
     ]
     for name, value in settings.items():
-        if isinstance(value, (list, dict)):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            shown = ", ".join(_code(v) for v in value)
+        elif isinstance(value, (list, dict)):
             shown = f"{len(value)} entries (see `copier.yml`)"
         else:
             shown = _code(value)

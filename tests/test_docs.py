@@ -233,6 +233,16 @@ class Runner:
         return text.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")
 
     def run(self, step: Step) -> None:
+        """Run a block; with `retry=N`, run it again (up to N times in all) while its output
+        lacks the expected text: for blocks whose effect is asynchronous (a published event
+        being handled). Such blocks must be safe to repeat."""
+        for _attempt in range(int(step.args.get("retry", "1")) - 1):
+            if self._run_once(step, check_expect=False):
+                return
+            time.sleep(2)
+        self._run_once(step, check_expect=True)
+
+    def _run_once(self, step: Step, *, check_expect: bool) -> bool:
         marker = self.root / ".cwd"
         script = f"set -euo pipefail\ncd {shlex.quote(str(self.cwd))}\n"
         script += self.localise(step.block) + f"pwd > {shlex.quote(str(marker))}\n"
@@ -250,12 +260,14 @@ class Runner:
             f"tutorial line {step.line}: exit {result.returncode}\n{step.block}\n"
             f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
         )
-        if "expect" in step.args:
-            assert step.args["expect"] in result.stdout, (
+        self.cwd = Path(marker.read_text().strip())
+        found = step.args.get("expect", "") in result.stdout
+        if check_expect:
+            assert found, (
                 f"tutorial line {step.line}: expected {step.args['expect']!r} in\n"
                 f"{result.stdout[-4000:]}"
             )
-        self.cwd = Path(marker.read_text().strip())
+        return found
 
     def start(self, step: Step) -> None:
         process = subprocess.Popen(

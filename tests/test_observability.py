@@ -243,6 +243,23 @@ def test_alert_rules_pass_promtool(which: str, request: pytest.FixtureRequest) -
     assert "SUCCESS" in result.stdout + result.stderr
 
 
+@needs_prometheus
+def test_compose_observability_config_is_valid(service: Path) -> None:
+    """The scrape configuration compose.yaml mounts (with its rule file), and the Grafana
+    provisioning that points at the dashboard folder."""
+    assert PROMTOOL is not None
+    _run(service, PROMTOOL, "check", "config", "observability/prometheus.yml")
+    compose = yaml.safe_load((service / "compose.yaml").read_text())["services"]
+    mounts = " ".join(compose["prometheus"]["volumes"] + compose["grafana"]["volumes"])
+    for path in ("prometheus.yml", "alerts.yml", "grafana/provisioning", "grafana/dashboards"):
+        assert f"./observability/{path}" in mounts, f"compose.yaml does not mount {path}"
+    provisioning = service / "observability" / "grafana" / "provisioning"
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    assert datasource["datasources"][0]["type"] == "prometheus"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "dashboards.yml").read_text())
+    assert dashboards["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
 def test_switched_off_kafka_leaves_no_kafka_metric_in_the_assets(bare: Path) -> None:
     used = _helpers(bare).referenced_metrics(bare)
     assert used, "the bare service's assets query no metric at all"

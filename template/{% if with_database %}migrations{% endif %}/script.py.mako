@@ -1,3 +1,5 @@
+## Managed by copier-python-service. Do not edit: changes are overwritten by `copier update`.
+## The template of new revision files (`alembic revision`); these ## lines are Mako comments.
 """${message}
 
 Revision ID: ${up_revision}

@@ -47,6 +47,7 @@ def _load_librdkafka() -> ctypes.CDLL:
         "rd_kafka_mock_broker_set_down": (ctypes.c_int, [ptr, i32]),
         "rd_kafka_mock_broker_set_up": (ctypes.c_int, [ptr, i32]),
         "rd_kafka_mock_broker_set_host_port": (ctypes.c_int, [ptr, i32, text, ctypes.c_int]),
+        "rd_kafka_mock_topic_set_error": (None, [ptr, text, ctypes.c_int]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -77,6 +78,10 @@ class MockBroker:
         if code != 0:
             msg = f"mock broker could not create topic {topic!r} (error {code})"
             raise RuntimeError(msg)
+
+    def set_topic_error(self, topic: str, error_code: int) -> None:
+        """Answer Metadata requests for `topic` with a Kafka error code (0 clears it)."""
+        self._lib.rd_kafka_mock_topic_set_error(self._cluster, topic.encode(), error_code)
 
     def set_down(self) -> None:
         """Close connections and refuse new ones (an unreachable broker)."""

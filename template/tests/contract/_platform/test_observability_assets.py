@@ -1,9 +1,12 @@
 # Managed by copier-python-service. Do not edit: changes are overwritten by `copier update`.
 """The dashboard and the alert rules in observability/ query only metrics this service exposes."""
 
+import re
+
 import httpx
 
 from tests._platform.observability import (
+    ALERTS,
     SYNTHETIC,
     alert_expressions,
     dashboard_expressions,
@@ -40,3 +43,14 @@ async def test_every_metric_the_assets_use_is_exposed(client: httpx.AsyncClient)
         if name not in exposed and name not in SYNTHETIC
     }
     assert not missing, f"observability assets use metrics this service does not expose: {missing}"
+
+
+def test_every_alert_links_to_its_runbook_entry() -> None:
+    root = ALERTS.parents[1]
+    runbooks = (root / "docs" / "operate" / "runbooks.md").read_text(encoding="utf-8")
+    entries = {line[3:].strip() for line in runbooks.splitlines() if line.startswith("## ")}
+    rules = ALERTS.read_text(encoding="utf-8")
+    alerts = re.findall(r"- alert: (\w+)", rules)
+    links = re.findall(r"runbook_url: \"[^\"]*/operate/runbooks/#([\w-]+)\"", rules)
+    assert links == [alert.lower() for alert in alerts], "each alert links to its own entry"
+    assert set(alerts) <= entries, f"alerts without a runbook entry: {set(alerts) - entries}"

@@ -11,6 +11,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +43,8 @@ def _env(**extra: str) -> dict[str, str]:
         GIT_COMMITTER_EMAIL="tests@example.invalid",
         NO_MKDOCS_2_WARNING="1",
     )
+    # This interpreter's scripts (copier, mkdocs) first, as under `uv run`.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(extra)
     return env
 
@@ -67,7 +70,7 @@ def _mkdocs_build(cwd: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run(
-        ["mkdocs", "build", "--strict", "--site-dir", str(out)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -46,8 +46,18 @@ def is_git_repo(path: Path) -> bool:
 
 def dirty_files(path: Path) -> list[str]:
     """Changed, staged or untracked paths (what makes `copier update` refuse to run)."""
-    out = git(path, "status", "--porcelain", "--untracked-files=all")
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    out = git(path, "status", "--porcelain", "-z", "--untracked-files=all")
+    entries = out.split("\0")
+    files: list[str] = []
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        if entry:
+            files.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                index += 1
+        index += 1
+    return files
 
 
 @dataclass
@@ -116,7 +126,8 @@ class UpdateResult:
 
 def _conflicted(path: Path) -> list[str]:
     """Files with conflict markers or rejected hunks after `copier update`."""
-    files = set(git(path, "diff", "--name-only", "--diff-filter=U").split())
+    out = git(path, "diff", "--name-only", "-z", "--diff-filter=U")
+    files = {name for name in out.split("\0") if name}
     for relpath in dirty_files(path):
         if relpath.endswith(".rej"):
             files.add(relpath)

@@ -244,7 +244,9 @@ def test_bad_option_value_is_refused(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as exc:
         main(["status", ".", "--jobs", "0"])
     assert exc.value.code == 2
-    assert "--jobs must be a positive integer" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--jobs must be a positive integer" in err
+    assert err.count("\n") == 1
 
 
 def test_unreachable_template_fails_that_service_only(

@@ -12,6 +12,8 @@ the generated service's own Python (its dev group has confluent-kafka).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -19,17 +21,25 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
+DRIVER = REPO_ROOT / "tests" / "reliability_driver.py"
+# Scenario 1 runs the issue's 10,000 events; the fault scenarios (2-4) a shorter stream with
+# the same mix, long enough that the fault lands mid-stream. Both can be raised or lowered.
+EVENTS = int(os.environ.get("RELIABILITY_EVENTS", "10000"))
+FAULT_EVENTS = int(os.environ.get("RELIABILITY_FAULT_EVENTS", "3000"))
 
 
 # --- the generated service ---------------------------------------------------------------
@@ -71,9 +81,25 @@ def _run(args: list[str | Path], cwd: Path, **kw: object) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+def workspace() -> Iterator[Path]:
+    """A folder of our own: pytest's numbered temporary folders are pruned by other pytest
+    sessions on a shared machine, which would remove a service while it runs."""
+    path = Path(tempfile.mkdtemp(prefix="cps-reliability-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def logs(workspace: Path, request: pytest.FixtureRequest) -> Path:
+    path = workspace / "logs" / re.sub(r"\W", "_", request.node.name)[:60]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def service(workspace: Path) -> Service:
     """`copier copy --defaults` of this template, then `uv sync` in the new service."""
-    root = tmp_path_factory.mktemp("reliability") / "svc"
+    root = workspace / "svc"
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     copied = _run(
         ["copier", "copy", "--trust", "--defaults", "--quiet", REPO_ROOT, root],
@@ -272,7 +298,7 @@ def test_bad_input_gives_one_clear_line_and_a_non_zero_exit(
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    service: Service, database: str, tmp_path: Path
+    service: Service, database: str, logs: Path
 ) -> None:
     """Property-based requests from the service's own OpenAPI schema, on PostgreSQL.
 
@@ -286,7 +312,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     assert migrated.returncode == 0, migrated.stderr
     running = Running(
         service,
-        tmp_path / "serve.log",
+        logs / "serve.log",
         DATABASE_URL=database,
         KAFKA_CONSUMER_ENABLED="false",
         LOG_LEVEL="WARNING",
@@ -310,7 +336,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
                 "--wait-for-schema",
                 "30",
             ],
-            cwd=tmp_path,
+            cwd=logs,
             env={**os.environ, "NO_COLOR": "1"},
         )
     finally:
@@ -321,3 +347,338 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     tested = re.search(r"Tested:\s+(\d+)", report)
     assert tested is not None, report[-3000:]
     assert int(tested.group(1)) >= 3, report[-3000:]
+
+
+# --- Kafka scenarios: infrastructure ---------------------------------------------------------
+
+
+def _has_kafka_and_db(service: Service) -> bool:
+    platform = service.root / "src" / service.package / "_platform"
+    return (platform / "kafka").is_dir() and (platform / "db").is_dir()
+
+
+class Broker:
+    """The mock Kafka cluster in a process of its own (so it can be frozen or killed)."""
+
+    def __init__(self, service: Service, topics: list[str]) -> None:
+        args = [str(service.python), str(MOCK_BROKER), "--package", service.package]
+        for topic in topics:
+            args += ["--topic", topic]
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        self.bootstrap = self.process.stdout.readline().strip()
+        assert self.bootstrap, "the mock broker did not start"
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def close(self) -> None:
+        self.thaw()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class TcpProxy:
+    """Forwards a local port to PostgreSQL; `cut()` drops every connection and refuses new
+    ones (the database is gone for the service), `restore()` listens again."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._server: asyncio.Server | None = None
+        self._streams: set[asyncio.StreamWriter] = set()
+        self.restore()
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._streams |= {writer, up_writer}
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        finally:
+            self._streams -= {writer, up_writer}
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for stream in list(self._streams):
+            stream.transport.abort()
+        self._streams.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def restore(self) -> None:
+        self._call(self._listen())
+
+    def cut(self) -> None:
+        self._call(self._cut())
+
+    def close(self) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@dataclass
+class Stream:
+    """One scenario's stream: its topic, group, database, broker and the produced plan."""
+
+    service: Service
+    broker: Broker
+    database: str
+    topic: str
+    group: str
+    plan: dict[str, Any]
+    logs: Path
+
+    def driver(self, command: str, *extra: str) -> dict[str, Any]:
+        done = _run(
+            [
+                self.service.python,
+                DRIVER,
+                command,
+                "--package",
+                self.service.package,
+                "--bootstrap",
+                self.broker.bootstrap,
+                "--topic",
+                self.topic,
+                "--group",
+                self.group,
+                "--database-url",
+                self.database,
+                *extra,
+            ],
+            cwd=self.service.root,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    def serve(self, database_url: str | None = None, name: str = "serve") -> Running:
+        return Running(
+            self.service,
+            self.logs / f"{name}.log",
+            DATABASE_URL=database_url or self.database,
+            KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap,
+            KAFKA_TOPICS=self.topic,
+            KAFKA_GROUP_ID=self.group,
+            KAFKA_SESSION_TIMEOUT_SECONDS="6",
+            KAFKA_HEARTBEAT_INTERVAL_SECONDS="1",
+            LOG_LEVEL="WARNING",
+        )
+
+    def items(self) -> int:
+        admin = self.database.replace("postgresql+asyncpg://", "postgresql://", 1)
+        done = _run(["psql", admin, "-tAc", "select count(*) from items"], cwd=REPO_ROOT)
+        return int(done.stdout.strip() or 0) if done.returncode == 0 else 0
+
+    def wait_until_done(self, timeout: float = 600) -> None:
+        result = self.driver("wait", "--timeout", str(timeout), "--interval", "1")
+        assert result["done"], f"the stream was not fully committed: {result}"
+
+    def assert_final_state(self, *, exact_dead_letters: bool) -> dict[str, Any]:
+        final = self.driver("verify")
+        expected_names = self.plan["names"]
+        # Exactly one effect per unique good event: nothing lost, nothing twice.
+        assert len(final["names"]) == len(set(final["names"])), "a duplicate effect"
+        missing = sorted(set(expected_names) - set(final["names"]))
+        extra = sorted(set(final["names"]) - set(expected_names))
+        assert not missing, f"{len(missing)} events lost, e.g. {missing[:5]}"
+        assert not extra, f"unexpected effects: {extra[:5]}"
+        assert final["inbox"] == len(expected_names)
+        # The dead-letter topic holds the poison records, and only them.
+        poison = {tuple(p) for p in self.plan["poison_positions"]}
+        dead = [(p, o) for p, o, _ in final["dead_letters"]]
+        assert set(dead) == poison, (
+            f"dead letters differ from the poison records: missing "
+            f"{sorted(poison - set(dead))[:5]}, unexpected {sorted(set(dead) - poison)[:5]}"
+        )
+        if exact_dead_letters:
+            assert len(dead) == len(poison), "a poison record was dead-lettered twice"
+        # Committed offsets reached the end of every partition.
+        assert final["committed"] == final["end"]
+        return final
+
+
+@pytest.fixture
+def stream_factory(
+    service: Service, database: str, logs: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[int], Stream]]:
+    """Migrate the database, start a broker, produce a stream of `total` events."""
+    if not _has_kafka_and_db(service):
+        pytest.skip("needs a service generated with the database and Kafka")
+    brokers: list[Broker] = []
+
+    def make(total: int) -> Stream:
+        migrated = _run(
+            [service.cli, "migrate"], cwd=service.root, env=service.env(DATABASE_URL=database)
+        )
+        assert migrated.returncode == 0, migrated.stderr[-2000:]
+        name = re.sub(r"\W", "-", request.node.name)[:40]
+        topic = f"rel.{name}"
+        broker = Broker(service, [topic, topic + ".dlq"])
+        brokers.append(broker)
+        stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
+        stream.plan = stream.driver("produce", "--total", str(total))
+        assert stream.plan["total"] == total
+        return stream
+
+    yield make
+    for broker in brokers:
+        broker.close()
+
+
+def readiness_while(running: Running, seconds: float) -> list[int | None]:
+    """The /readyz status codes seen, polling for `seconds`."""
+    seen: list[int | None] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.append(running.status("/readyz"))
+        time.sleep(0.5)
+    return seen
+
+
+# --- scenario 1: duplicates and poison ---------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_stream_with_duplicates_and_poison_has_one_effect_per_event(
+    stream_factory: Callable[[int], Stream],
+) -> None:
+    stream = stream_factory(EVENTS)
+    assert stream.plan["duplicates"] > 0
+    assert stream.plan["poison"] > 0
+    running = stream.serve()
+    try:
+        running.wait_live()
+        stream.wait_until_done()
+        assert running.status("/readyz") == 200, running.tail()
+    finally:
+        code = running.stop()
+    assert code == 0, running.tail()
+    stream.assert_final_state(exact_dead_letters=True)
+
+
+# --- scenario 2: kill -9 mid-stream, then restart -------------------------------------------
+
+
+@pytest.mark.slow
+def test_kill_9_mid_stream_then_restart_loses_nothing_and_doubles_nothing(
+    stream_factory: Callable[[int], Stream],
+) -> None:
+    stream = stream_factory(FAULT_EVENTS)
+    target = len(stream.plan["names"]) // 3
+    first = stream.serve(name="first")
+    try:
+        first.wait_live()
+        eventually(lambda: stream.items() >= target, 300, f"{target} items before the kill")
+    finally:
+        code = first.stop(signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert stream.items() < len(stream.plan["names"]), "the kill came too late to prove anything"
+    second = stream.serve(name="second")
+    try:
+        second.wait_live()
+        stream.wait_until_done()
+    finally:
+        assert second.stop() == 0, second.tail()
+    # A poison record dead-lettered just before the kill may be dead-lettered again after
+    # the restart (at-least-once); the set of dead letters must still be exactly the poison.
+    stream.assert_final_state(exact_dead_letters=False)
+
+
+# --- scenario 3: the database goes away mid-stream -----------------------------------------
+
+
+@pytest.mark.slow
+def test_database_outage_mid_stream_fails_readiness_and_loses_nothing(
+    stream_factory: Callable[[int], Stream],
+) -> None:
+    stream = stream_factory(FAULT_EVENTS)
+    host, port = re.search(r"@([^:/]+):(\d+)/", stream.database).groups()  # type: ignore[union-attr]
+    proxy = TcpProxy(host, int(port))
+    through_proxy = re.sub(r"@[^/]+/", f"@127.0.0.1:{proxy.port}/", stream.database)
+    running = stream.serve(database_url=through_proxy)
+    try:
+        running.wait_live()
+        target = len(stream.plan["names"]) // 5
+        eventually(lambda: stream.items() >= target, 300, f"{target} items before the outage")
+        proxy.cut()
+        before = stream.items()
+        during = readiness_while(running, 8)
+        after_outage = stream.items()
+        proxy.restore()
+        eventually(lambda: running.status("/readyz") == 200, 60, "ready again after the outage")
+        stream.wait_until_done()
+        assert running.status("/livez") == 200
+    finally:
+        code = running.stop()
+        proxy.close()
+    assert 503 in during, f"readiness never failed while the database was away: {during}"
+    assert after_outage == before, "effects were written while the database was away?"
+    assert code == 0, running.tail()
+    stream.assert_final_state(exact_dead_letters=True)
+
+
+# --- scenario 4: the broker stops answering mid-stream -------------------------------------
+
+
+@pytest.mark.slow
+def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
+    stream_factory: Callable[[int], Stream],
+) -> None:
+    stream = stream_factory(FAULT_EVENTS)
+    running = stream.serve()
+    try:
+        running.wait_live()
+        target = len(stream.plan["names"]) // 5
+        eventually(lambda: stream.items() >= target, 300, f"{target} items before the freeze")
+        stream.broker.freeze()
+        try:
+            during = readiness_while(running, 20)
+            live_during = running.status("/livez")
+        finally:
+            stream.broker.thaw()
+        stream.wait_until_done()
+        eventually(lambda: running.status("/readyz") == 200, 120, "ready again after the freeze")
+    finally:
+        code = running.stop()
+    assert 503 in during, f"readiness never failed while the broker was frozen: {during}"
+    assert live_during == 200, "liveness must not depend on the broker"
+    assert code == 0, running.tail()
+    stream.assert_final_state(exact_dead_letters=True)

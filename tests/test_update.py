@@ -15,6 +15,7 @@ with uv.lock and a first commit), changed as a team would, and updated with
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -110,6 +111,23 @@ SETTINGS_FIELD = (
 README_SECTION = "\n## On call\n\nPage the orders team in #orders-oncall.\n"
 
 
+BUMPED = ("aiokafka", "confluent-kafka")
+_SPEC = r'"{package}>=(?P<version>[0-9.]+)",'
+
+
+def _bump(pyproject: Path, package: str) -> None:
+    text = pyproject.read_text(encoding="utf-8")
+    match = re.search(_SPEC.format(package=re.escape(package)), text)
+    assert match, f"{package} is not a platform dependency any more: pick another line"
+    new = match[0].replace(match["version"], match["version"] + ".0")
+    pyproject.write_text(text.replace(match[0], new, 1), encoding="utf-8")
+
+
+def _bumped(pyproject_text: str, package: str) -> bool:
+    match = re.search(_SPEC.format(package=re.escape(package)), pyproject_text)
+    return bool(match) and match["version"].endswith(".0") and match["version"].count(".") >= 2
+
+
 def _alembic_head(versions: Path) -> str:
     """The one revision no other revision revises (the team adds theirs on top of it)."""
     revisions, revised = set(), set()
@@ -146,7 +164,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tag(repo, V1)
     # 1.1.0: real changes.
     pyproject = repo / "template" / "pyproject.toml.jinja"
-    _edit(pyproject, '"aiokafka>=0.11",', '"aiokafka>=0.11.0",')
+    # platform lines next to the team's, in both dependency lists (same meaning, new text)
+    for package in BUMPED:
+        _bump(pyproject, package)
     _append(repo / "template" / ".gitignore", ".coverage\n")
     new_test = repo / "template" / "tests" / "unit" / "_platform" / "test_template_version.py"
     new_test.write_text(NEW_PLATFORM_TEST)
@@ -221,6 +241,7 @@ def customised(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     (versions / "team_0001_add_orders.py").write_text(revision)
     (service.parent / "revision.py").write_text(revision)
     run(service, "uv", "add", "--no-sync", "idna")
+    run(service, "uv", "add", "--no-sync", "--dev", "iniconfig")
     _append(pkg / "settings.py", SETTINGS_FIELD)
     # as the platform's contract test asks: the README's settings table follows the class
     run(service, "uv", "run", "--offline", "python", "-m",
@@ -276,7 +297,9 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
     assert (
         customised / "migrations" / "versions" / "team_0001_add_orders.py"
     ).read_text() == revision
-    assert '"idna>=' in (customised / "pyproject.toml").read_text()
+    pyproject = (customised / "pyproject.toml").read_text()
+    assert '"idna>=' in pyproject
+    assert '"iniconfig>=' in pyproject
     assert 'name = "idna"' in (customised / "uv.lock").read_text()
     settings = (pkg / "settings.py").read_text()
     assert settings.endswith(SETTINGS_FIELD)
@@ -289,7 +312,8 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
 
 
 def test_update_applies_the_template_changes(customised: Path) -> None:
-    assert '"aiokafka>=0.11.0",' in (customised / "pyproject.toml").read_text()
+    pyproject = (customised / "pyproject.toml").read_text()
+    assert all(_bumped(pyproject, package) for package in BUMPED), pyproject
     assert ".coverage" in (customised / ".gitignore").read_text()
     platform_tests = customised / "tests" / "unit" / "_platform"
     assert (platform_tests / "test_template_version.py").is_file()

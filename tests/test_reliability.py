@@ -86,7 +86,8 @@ def workspace() -> Iterator[Path]:
     sessions on a shared machine, which would remove a service while it runs."""
     path = Path(tempfile.mkdtemp(prefix="cps-reliability-"))
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    if not os.environ.get("RELIABILITY_KEEP"):  # set it to keep the service and its logs
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -681,4 +682,8 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
     assert 503 in during, f"readiness never failed while the broker was frozen: {during}"
     assert live_during == 200, "liveness must not depend on the broker"
     assert code == 0, running.tail()
-    stream.assert_final_state(exact_dead_letters=True)
+    # After 20 s without the broker the group session has expired: the commit of the batch
+    # in flight fails and its records are redelivered. The inbox drops the good ones; a poison
+    # one may be dead-lettered a second time (at-least-once), so the dead letters are compared
+    # as a set.
+    stream.assert_final_state(exact_dead_letters=False)

@@ -249,6 +249,7 @@ def customised(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     _append(service / "README.md", README_SECTION)
     _edit(service / "RUNBOOK.md", "What to do", "What the orders team does")
     (service / "compose.yaml").unlink()  # this team does not use compose
+    (service / "tests" / "integration" / "test_items_api.py").unlink()  # nor this example test
     commit_all(service, "Team changes")
     output = copier(service, "update", "--trust", "--defaults", "--vcs-ref", V2)
     (service.parent / "update-output.txt").write_text(output)
@@ -309,6 +310,7 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
     assert "EXPORT_BUCKET" in readme
     assert "Seed text added in 1.1.0." not in readme
     assert not (customised / "compose.yaml").exists()  # deleted on purpose, stays deleted
+    assert not (customised / "tests" / "integration" / "test_items_api.py").exists()  # a seed too
 
 
 def test_update_applies_the_template_changes(customised: Path) -> None:
@@ -388,12 +390,23 @@ def test_real_conflict_is_inline_and_refused_by_pre_commit(template: Path, tmp_p
     assert "Merge conflict string" in hook.stdout
 
 
+UPDATE_ONLY = re.compile(
+    r"^\{%- if _copier_operation == 'update' %\}\n(?P<globs>.*)\n\{%- endif %\}$", re.DOTALL
+)
+
+
 def test_service_owned_globs_are_static() -> None:
     config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    for key in ("_skip_if_exists", "_exclude"):
-        assert config[key], key
-        assert not [p for p in config[key] if "{" in p], f"{key} must use static globs"
-    assert "src/*/domain/**" in config["_skip_if_exists"]
+    skip = config["_skip_if_exists"]
+    assert "src/*/domain/**" in skip
+    assert not [glob for glob in skip if "{" in glob], "_skip_if_exists must use static globs"
+    static = [glob for glob in config["_exclude"] if "{" not in glob]
+    dynamic = [glob for glob in config["_exclude"] if "{" in glob]
+    assert len(dynamic) == 1, "only the update-time exclusion of service-owned paths is Jinja"
+    match = UPDATE_ONLY.match(dynamic[0])
+    assert match, "the only Jinja allowed in _exclude is the test of _copier_operation"
+    assert match["globs"].splitlines() == skip, "update-time exclusions = _skip_if_exists"
+    assert "copier.yml" in static
 
 
 # Formats without comments, and files that must not carry the header.

@@ -282,15 +282,34 @@ def test_every_alert_links_to_its_runbook_entry(service: Path) -> None:
     assert set(links) <= anchors, f"runbook entries missing: {set(links) - anchors}"
 
 
-def test_dashboard_is_well_formed(service: Path) -> None:
+@pytest.mark.parametrize(
+    ("which", "rows"),
+    [("service", {"HTTP", "Database", "Kafka consumer"}), ("bare", {"HTTP"})],
+)
+def test_dashboard_is_well_formed(
+    which: str, rows: set[str], request: pytest.FixtureRequest
+) -> None:
+    project: Path = request.getfixturevalue(which)
     dashboard = json.loads(
-        (service / "observability" / "grafana" / "dashboards" / "service.json").read_text()
+        (project / "observability" / "grafana" / "dashboards" / "service.json").read_text()
     )
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     titles = {panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"}
-    assert {"HTTP", "Database", "Kafka consumer"} <= titles
+    assert rows <= titles
+    if which == "bare":
+        assert not {"Database", "Kafka consumer"} & titles
+    cells: set[tuple[int, int]] = set()
     for panel in dashboard["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, f"{panel['title']} is wider than the dashboard"
+        area = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not area & cells, f"{panel['title']} overlaps another panel"
+        cells |= area
         for target in panel.get("targets", []):
             assert target["datasource"]["uid"] == "${datasource}"
             assert target["expr"].strip()

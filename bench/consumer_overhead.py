@@ -1,0 +1,105 @@
+"""Benchmark 2: consumer overhead, generated consumer (no-op handler) vs plain aiokafka.
+
+A service generated without the database (no inbox: this is the consumer's own cost), the
+service's dev broker (librdkafka's mock cluster) in a process of its own, N records produced
+once; then, alternating in each round, a plain aiokafka loop (`getmany`, then `commit`) and
+the generated service's consumer (its `build_app` lifespan with one no-op handler) read all
+of them in a fresh consumer group. Throughput is records per second from the first record
+handled to the last; the figure is the ratio in each round. Target: >= 85 %.
+The generated consumer runs at the production log level (INFO: one line per record) and at
+WARNING, to show what the per-record log line costs.
+
+Run: UV_PYTHON_DOWNLOADS=never uv run python bench/consumer_overhead.py [--messages 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from _common import Figure, answers, env, generate, out, report, run, start_broker, stop, workdir
+
+HERE = Path(__file__).resolve().parent
+
+
+def inner(python: Path, project: Path, *args: str) -> dict[str, list[dict[str, float]]]:
+    done = run([python, HERE / "consumer_inner.py", *args], cwd=project, environ=env())
+    result: dict[str, list[dict[str, float]]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    plain = Figure("plain aiokafka getmany + commit", "rec/s")
+    plain_json = Figure("plain loop + json.loads per record", "rec/s")
+    gen_info = Figure("generated consumer, no-op handler (INFO logs)", "rec/s")
+    gen_warn = Figure("generated consumer, no-op handler (WARNING)", "rec/s")
+    ratio_info = Figure("ratio generated (INFO) / plain", "%", target=">= 85 %")
+    ratio_warn = Figure("ratio generated (WARNING) / plain", "%", target=">= 85 %")
+    ratio_json = Figure("ratio generated (WARNING) / plain + json.loads", "%")
+    cost_info = Figure("generated cost per record (INFO)", "us")
+    cost_warn = Figure("generated cost per record (WARNING)", "us")
+    cost_plain = Figure("plain loop cost per record", "us")
+    first = Figure("generated: start -> first record", "s")
+
+    with workdir("consumer") as tmp:
+        project = generate(tmp / "svc", {"with_database": "false"})
+        python = project / ".venv" / "bin" / "python"
+        package = answers(project)["package_name"]
+        broker, bootstrap = start_broker(python, ["bench.noop"], package=package)
+        try:
+            common = ["--package", package, "--bootstrap", bootstrap]
+            common += ["--messages", str(args.messages), "--rounds", str(args.rounds)]
+            info = inner(python, project, "noop", *common, "--log-level", "INFO")
+            warn = inner(python, project, "noop", *common, "--log-level", "WARNING")
+        finally:
+            stop(broker)
+
+    def rate(r: dict[str, float]) -> float:
+        return (r["records"] - 1) / r["steady_seconds"]
+
+    for i in range(args.rounds):
+        p_info, p_warn = rate(info["plain"][i]), rate(warn["plain"][i])
+        plain.samples += [p_info, p_warn]
+        gen_info.samples.append(rate(info["generated"][i]))
+        gen_warn.samples.append(rate(warn["generated"][i]))
+        ratio_info.samples.append(100 * gen_info.samples[-1] / p_info)
+        ratio_warn.samples.append(100 * gen_warn.samples[-1] / p_warn)
+        plain_json.samples.append(rate(warn["plain_json"][i]))
+        ratio_json.samples.append(100 * gen_warn.samples[-1] / plain_json.samples[-1])
+        cost_info.samples.append(1e6 / gen_info.samples[-1])
+        cost_warn.samples.append(1e6 / gen_warn.samples[-1])
+        cost_plain.samples.append(1e6 / p_warn)
+        first.samples.append(info["generated"][i]["first_record_seconds"])
+        out(
+            f"round {i + 1}: plain {p_info:,.0f}/{p_warn:,.0f} rec/s, generated "
+            f"{gen_info.samples[-1]:,.0f} (INFO) / {gen_warn.samples[-1]:,.0f} (WARNING) rec/s"
+        )
+    report(
+        "consumer_overhead",
+        "Benchmark 2: consumer overhead (no-op handler) vs plain aiokafka",
+        [
+            plain,
+            plain_json,
+            gen_info,
+            gen_warn,
+            ratio_info,
+            ratio_warn,
+            ratio_json,
+            cost_plain,
+            cost_warn,
+            cost_info,
+            first,
+        ],
+        {"messages": args.messages, "max_poll_records": 100, "raw": {"info": info, "warn": warn}},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -238,9 +238,9 @@ CLI_CASES = [
         "DATABASE_URL",
     ),
     (
-        "database URL without the async driver",
+        "database URL with an unsupported driver",
         ["migrate"],
-        {"DATABASE_URL": "postgresql://u:s3cr3t@db:5432/app"},
+        {"DATABASE_URL": "mysql://u:s3cr3t@db:3306/app"},
         "DATABASE_URL",
     ),
     (

@@ -46,8 +46,11 @@ CATEGORIES = [  # first match wins, from the innermost frame outwards
     ("SQLAlchemy Core, pool, dialect, greenlet", ("sqlalchemy/", "greenlet")),
     ("DI request scope (dishka)", ("dishka/",)),
     ("validation (pydantic)", ("pydantic",)),
-    ("event loop and aiokafka", ("asyncio/", "aiokafka/")),
+    ("aiokafka", ("aiokafka/",)),
 ]
+# Frames skipped when looking for the deepest library frame of a sample: the event loop and
+# the coroutine plumbing sit under every await and say nothing about who is working.
+PLUMBING = ("asyncio/", "contextlib.py", "<frozen")
 
 
 def profile_summary(raw: Path, top: int = 15) -> dict[str, object]:
@@ -67,12 +70,11 @@ def profile_summary(raw: Path, top: int = 15) -> dict[str, object]:
             if not frame.startswith("<module>"):
                 inclusive[frame] += n
         for frame in reversed(frames):
+            if any(p in frame for p in PLUMBING):
+                continue
             name = next((c for c, keys in CATEGORIES if any(k in frame for k in keys)), None)
-            if name is not None:
-                buckets[name] += n
-                break
-        else:
-            buckets["the platform's own code and the handler"] += n
+            buckets[name or "the platform's own code and the handler"] += n
+            break
     if total == 0:
         return {}
     frames = [

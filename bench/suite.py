@@ -24,13 +24,15 @@ KAFKA_MARKERS = ("kafka", "consumer", "handler", "inbox", "dead_letter", "produc
 
 
 def classify(classname: str) -> str:
-    module = classname.rsplit(".", 1)[0] if "." in classname else classname
-    last = module.rsplit(".", 1)[-1].lower()
-    if any(m in last for m in KAFKA_MARKERS):
+    """unit / database / kafka / other, from a JUnit classname such as
+    `tests.integration._platform.test_kafka` or `tests.unit.test_x.TestClass`."""
+    parts = classname.split(".")
+    module = next((p for p in parts if p.startswith("test_")), "").lower()
+    if "integration" in parts and any(m in module for m in KAFKA_MARKERS):
         return "kafka"
-    if ".integration." in f".{module}." and any(m in last for m in DB_MARKERS):
+    if "integration" in parts and any(m in module for m in DB_MARKERS):
         return "database"
-    if ".unit." in f".{module}.":
+    if "unit" in parts:
         return "unit"
     return "other"
 
@@ -91,7 +93,7 @@ def main() -> int:
     labels = {
         "unit": "one unit test (median)",
         "database": "one PostgreSQL integration test (median)",
-        "kafka": "one Kafka test (median)",
+        "kafka": "one Kafka integration test (median)",
     }
     for kind, label in labels.items():
         if per_test[kind]:

@@ -1,5 +1,9 @@
 """Create the example `items` table (service-owned: keep, change or drop it).
 
+The first revision of the `service` branch: new revisions go on top of it with
+`uv run alembic revision --autogenerate --head service@head -m "..."`. If you drop this one,
+give your first revision the label instead (`--head base --branch-label service`).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 00:00:00+00:00
@@ -12,7 +16,7 @@ from alembic import op
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("service",)
 depends_on: str | Sequence[str] | None = None
 
 

@@ -215,6 +215,7 @@ async def db(args: argparse.Namespace) -> dict[str, Any]:
     envelope = importlib.import_module(f"{args.package}._platform.kafka.envelope")
     pg = args.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     results: dict[str, list[dict[str, float]]] = {"plain": [], "generated": []}
+    run_id = uuid.uuid4().hex[:8]  # names are unique: a rerun on the same database adds items
     for i in range(args.rounds):
         for side in ("plain", "generated") if not args.only else (args.only,):
             topic = f"bench.db.{side}.{i}.{uuid.uuid4().hex[:8]}"
@@ -222,7 +223,7 @@ async def db(args: argparse.Namespace) -> dict[str, Any]:
                 envelope.encode(
                     envelope.make_envelope(
                         "item.imported",
-                        {"name": f"{side}-{i}-{n:06d}", "description": "bench"},
+                        {"name": f"{side}-{run_id}-{i}-{n:06d}", "description": "bench"},
                         source="bench",
                     )
                 )

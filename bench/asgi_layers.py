@@ -55,7 +55,7 @@ def layers(package: str) -> dict[str, Any]:
         metrics = metrics_mod.Metrics(service="b", version="1", template_version="1", team="t")
         health = health_mod.HealthRegistry()
         app = FastAPI()
-        app.include_router(health_mod.health_router(health, "b", "1"))
+        app.router.routes.extend(health_mod.health_routes(health, "b", "1"))
         if dishka:
             dishka_fastapi.setup_dishka(main.build_container(settings, metrics, health), app)
         if middleware:
@@ -65,7 +65,7 @@ def layers(package: str) -> dict[str, Any]:
     return {
         "bare Starlette": starlette,
         "bare FastAPI (route on the app)": fastapi,
-        "FastAPI + health router and registry": lambda: stack(dishka=False, middleware=False),
+        "FastAPI + health routes and registry": lambda: stack(dishka=False, middleware=False),
         "  + dishka request scope": lambda: stack(dishka=True, middleware=False),
         "  + observability middleware": lambda: stack(dishka=True, middleware=True),
         "service build_app (everything)": lambda: main.build_app(settings),

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from docs.hooks.copier_reference import refused_values, validator_messages
+from tests import support
 from tests.update_support import commit_all, copy_working_tree, git, tag
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +35,7 @@ NEW_VERSION_LINE = "This paragraph arrived with template version 0.2.0."
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(
-        UV_PYTHON_DOWNLOADS="never",
+    env = support.env(
         GIT_AUTHOR_NAME="Tutorial Tests",
         GIT_AUTHOR_EMAIL="tests@example.invalid",
         GIT_COMMITTER_NAME="Tutorial Tests",
@@ -49,9 +48,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _mkdocs_build(cwd: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
+def _mkdocs_build(
+    cwd: Path, *prefix: str, site_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [*prefix, "mkdocs", "build", "--strict", "--site-dir", str(cwd / "site")],
+        [*prefix, "mkdocs", "build", "--strict", "--site-dir", str(site_dir or cwd / "site")],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -69,16 +70,7 @@ def _mkdocs_build(cwd: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    _mkdocs_build(REPO_ROOT, sys.executable, "-m", site_dir=out)
     return out
 
 

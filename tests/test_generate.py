@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import env, run
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # All four combinations of the two switches: pairwise coverage of the booleans is all of them.
@@ -22,31 +24,6 @@ COMBINATIONS = {
     "kafka-only": {"with_database": False, "with_kafka": True},
     "bare": {"with_database": False, "with_kafka": False},
 }
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    return env
-
-
-def run(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        raise AssertionError(
-            f"`{' '.join(args)}` exited {result.returncode} in {cwd}\n"
-            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
-        )
-    return result
 
 
 @pytest.fixture(scope="module", params=list(COMBINATIONS), ids=list(COMBINATIONS))
@@ -113,7 +90,11 @@ def test_switched_off_features_leave_nothing_behind(service: Path) -> None:
 
 def test_newer_python_floor_is_rendered(copie_session: Any) -> None:
     result = copie_session.copy(
-        extra_answers={"service_name": "svc-py313", "python_version": "3.13", "with_database": False}
+        extra_answers={
+            "service_name": "svc-py313",
+            "python_version": "3.13",
+            "with_database": False,
+        }
     )
     assert result.exit_code == 0, result.exception
     pyproject = (result.project_dir / "pyproject.toml").read_text()
@@ -139,11 +120,23 @@ def test_invalid_answers_are_refused_with_the_validator_message(
     tmp_path: Path, answer: str, message: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--trust", "-r", "HEAD",
-         "-d", answer, str(REPO_ROOT), str(tmp_path / "out")],
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--trust",
+            "-r",
+            "HEAD",
+            "-d",
+            answer,
+            str(REPO_ROOT),
+            str(tmp_path / "out"),
+        ],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=env(),
         timeout=120,
         check=False,
         stdin=subprocess.DEVNULL,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import signal
@@ -24,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import env, run
+
 NAME = "obs-svc"
 PREFIX = "OBS_SVC_"
 PROMETHEUS = shutil.which("prometheus")
@@ -33,31 +34,6 @@ needs_prometheus = pytest.mark.skipif(
     reason="the Debian package `prometheus` (prometheus, promtool) is not installed: "
     "apt-get install prometheus",
 )
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.update(extra)
-    return env
-
-
-def _run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        input=stdin,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"`{' '.join(args)}` exited {result.returncode}\n{result.stdout[-4000:]}\n"
-        f"{result.stderr[-4000:]}"
-    )
-    return result
 
 
 def _free_port() -> int:
@@ -119,7 +95,7 @@ def service(copie_session: Any) -> Path:
     result = copie_session.copy(extra_answers={"service_name": NAME})
     assert result.exit_code == 0, result.exception
     project: Path = result.project_dir
-    _run(project, "uv", "sync", "--quiet")
+    run(project, "uv", "sync", "--quiet")
     return project
 
 
@@ -138,7 +114,7 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """The service on a free port. With Kafka it runs `dev` (an in-process Kafka-protocol
     broker and SQLite) and handles one published event, so every consumer metric has samples."""
     port, kafka_port = _free_port(), _free_port()
-    env = _env(
+    service_env = env(
         **{
             f"{PREFIX}HTTP_PORT": str(port),
             f"{PREFIX}KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
@@ -151,11 +127,11 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     command = "dev" if with_kafka else "serve"
     if not with_kafka and "with_database: true" in answers:
         migrate = ["uv", "run", "--no-sync", NAME, "migrate"]
-        subprocess.run(migrate, cwd=service, env=env, check=True)
+        subprocess.run(migrate, cwd=service, env=service_env, check=True)
     process = subprocess.Popen(
         ["uv", "run", "--no-sync", NAME, command],
         cwd=service,
-        env=env,
+        env=service_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -167,7 +143,7 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             published = subprocess.run(
                 ["uv", "run", "--no-sync", NAME, "publish"],
                 cwd=service,
-                env=env,
+                env=service_env,
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -239,7 +215,7 @@ def _api(base: str, path: str) -> Any:
 def test_alert_rules_pass_promtool(which: str, request: pytest.FixtureRequest) -> None:
     project: Path = request.getfixturevalue(which)
     assert PROMTOOL is not None
-    result = _run(project, PROMTOOL, "check", "rules", "observability/alerts.yml")
+    result = run(project, PROMTOOL, "check", "rules", "observability/alerts.yml")
     assert "SUCCESS" in result.stdout + result.stderr
 
 
@@ -248,7 +224,7 @@ def test_compose_observability_config_is_valid(service: Path) -> None:
     """The scrape configuration compose.yaml mounts (with its rule file), and the Grafana
     provisioning that points at the dashboard folder."""
     assert PROMTOOL is not None
-    _run(service, PROMTOOL, "check", "config", "observability/prometheus.yml")
+    run(service, PROMTOOL, "check", "config", "observability/prometheus.yml")
     compose = yaml.safe_load((service / "compose.yaml").read_text())["services"]
     mounts = " ".join(compose["prometheus"]["volumes"] + compose["grafana"]["volumes"])
     for path in ("prometheus.yml", "alerts.yml", "grafana/provisioning", "grafana/dashboards"):

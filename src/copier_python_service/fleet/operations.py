@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from copier_python_service import project
 from copier_python_service.fleet.services import (
     FleetError,
     Service,
@@ -19,22 +19,13 @@ from copier_python_service.fleet.services import (
     versions_behind,
 )
 
-GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
-
 
 def git(path: Path, *args: str, check: bool = True) -> str:
-    """Run git in ``path``; raise FleetError with git's last message line on failure."""
+    """Run git in ``path``; FleetError with git's last message line on failure."""
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, env=GIT_ENV, check=False
-        )
-    except OSError as exc:
-        raise FleetError(f"cannot run git: {exc}") from exc
-    if check and result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise FleetError(f"git {args[0]} failed: {lines[-1] if lines else result.returncode}")
-    return result.stdout
+        return project.git(path, *args, check=check)
+    except project.GitError as exc:
+        raise FleetError(str(exc)) from exc
 
 
 def is_git_repo(path: Path) -> bool:
@@ -46,18 +37,10 @@ def is_git_repo(path: Path) -> bool:
 
 def dirty_files(path: Path) -> list[str]:
     """Changed, staged or untracked paths (what makes `copier update` refuse to run)."""
-    out = git(path, "status", "--porcelain", "-z", "--untracked-files=all")
-    entries = out.split("\0")
-    files: list[str] = []
-    index = 0
-    while index < len(entries):
-        entry = entries[index]
-        if entry:
-            files.append(entry[3:])
-            if entry[0] in "RC":  # a rename or copy is followed by its source path
-                index += 1
-        index += 1
-    return files
+    try:
+        return project.changed_files(path)
+    except project.GitError as exc:
+        raise FleetError(str(exc)) from exc
 
 
 @dataclass
@@ -82,7 +65,7 @@ def check_drift(service: Service) -> list[str]:
         capture_output=True,
         text=True,
         check=False,
-        env=GIT_ENV,
+        env=project.GIT_ENV,
     )
     if result.returncode == 0:
         return []
@@ -124,22 +107,6 @@ class UpdateResult:
     files: list[str] = field(default_factory=list)
 
 
-def _conflicted(path: Path) -> list[str]:
-    """Files with conflict markers or rejected hunks after `copier update`."""
-    out = git(path, "diff", "--name-only", "-z", "--diff-filter=U")
-    files = {name for name in out.split("\0") if name}
-    for relpath in dirty_files(path):
-        if relpath.endswith(".rej"):
-            files.add(relpath)
-            continue
-        candidate = path / relpath
-        if candidate.is_file():
-            with candidate.open("rb") as handle:
-                if any(line.startswith(CONFLICT_MARKERS) for line in handle):
-                    files.add(relpath)
-    return sorted(files)
-
-
 def _identity_args(path: Path) -> list[str]:
     if git(path, "config", "user.email", check=False).strip():
         return []
@@ -166,7 +133,7 @@ def _run_copier_update(path: Path, tag: str) -> None:
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
-        env=GIT_ENV,
+        env=project.GIT_ENV,
     )
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
@@ -211,7 +178,7 @@ def update_service(service: Service, target: Version, *, branch_prefix: str) -> 
         return UpdateResult(service, Outcome.FAILED, str(exc))
     try:
         _run_copier_update(path, template_tags(service.src_path)[target])
-        conflicts = _conflicted(path)
+        conflicts = project.conflicted_files(path)
         git(path, "add", "--all")
         message = f"Update copier-python-service template {service.commit} -> {target}"
         if conflicts:

@@ -20,12 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))  # the template clone
 from copier_python_service.fleet.drift import (
+    ANSWERS_FILE,
     is_git_source,
     local_source,
+    record_source,
     recorded_source,
     source_problem,
 )
-from copier_python_service.project import ANSWERS_FILE, record_source, uv_lock, warn
+from copier_python_service.project import uv_lock, warn
 
 # A plain git hook, so that nothing needs installing or downloading: it runs the hooks of
 # .pre-commit-config.yaml (all `repo: local`) on the staged files, through the service's uv.

@@ -6,7 +6,6 @@ template clone Copier made (each hook puts this `src/` folder first on `sys.path
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,6 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-ANSWERS_FILE = ".copier-answers.yml"
 CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
@@ -63,11 +61,14 @@ def has_conflict_markers(path: Path) -> bool:
         return False
 
 
-def conflicted_files(project: Path) -> list[str]:
+def conflicted_files(project: Path, *, committed: bool = False) -> list[str]:
     """Files of a git work tree left with conflict markers (`copier update --conflict inline`)
-    or `.rej` files (`--conflict rej`): only unmerged or changed files can hold one."""
+    or `.rej` files (`--conflict rej`). Right after an update only unmerged or changed files
+    can hold one; ``committed`` also searches every tracked file."""
     unmerged = git(project, "diff", "--name-only", "-z", "--diff-filter=U").split("\0")
     candidates = {name for name in unmerged if name} | set(changed_files(project))
+    if committed:
+        candidates |= {name for name in git(project, "ls-files", "-z").split("\0") if name}
     return sorted(
         relpath
         for relpath in candidates
@@ -101,15 +102,3 @@ def uv_lock(project: Path, *, retry_hint: str) -> bool:
         warn(f"`uv lock` failed ({reason}): {retry_hint}")
         return False
     return True
-
-
-def record_source(project: Path, source: str) -> str:
-    """Rewrite the `_src_path` line of ``project``'s answers file; return the old value."""
-    answers = project / ANSWERS_FILE
-    lines = answers.read_text(encoding="utf-8").splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.startswith("_src_path:"):
-            lines[index] = f"_src_path: {json.dumps(source)}\n"  # a JSON string is YAML
-            answers.write_text("".join(lines), encoding="utf-8")
-            return line.partition(":")[2].strip()
-    raise ValueError(f"{answers} has no _src_path line")

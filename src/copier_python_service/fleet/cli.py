@@ -15,8 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from copier_python_service import project
-from copier_python_service.fleet.drift import is_git_source, local_source
+from copier_python_service.fleet.drift import (
+    ANSWERS_FILE,
+    DriftError,
+    is_git_source,
+    local_source,
+    record_source,
+)
 from copier_python_service.fleet.operations import (
     Outcome,
     Preview,
@@ -437,9 +442,12 @@ def cmd_set_source(args: argparse.Namespace) -> int:
             raise FleetError(f"{path} is not a git repository of the template")
         source = str(path)
     template_tags(source)  # reachable, or a one-line FleetError
-    old = project.record_source(service.path, source)
+    try:
+        old = record_source(service.path, source)
+    except DriftError as exc:
+        raise FleetError(str(exc)) from exc
     _console().print(
-        f"{service.name}: template source {old} -> {source} (in {project.ANSWERS_FILE}: commit it)",
+        f"{service.name}: template source {old} -> {source} (in {ANSWERS_FILE}: commit it)",
         soft_wrap=True,
     )
     return 0

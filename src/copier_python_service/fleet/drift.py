@@ -104,6 +104,22 @@ def recorded_source(project: Path) -> str:
     return source
 
 
+def record_source(project: Path, source: str) -> str:
+    """Rewrite the `_src_path` line of ``project``'s answers file as Copier writes it (so the
+    file does not drift); return the old value."""
+    answers = project / ANSWERS_FILE
+    lines = answers.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("_src_path:"):
+            # what Copier's `to_nice_yaml` filter writes for this key
+            lines[index] = yaml.dump(
+                {"_src_path": source}, indent=4, allow_unicode=True, default_flow_style=False
+            )
+            answers.write_text("".join(lines), encoding="utf-8")
+            return line.partition(":")[2].strip()
+    raise DriftError(f"{answers} has no _src_path line")
+
+
 def _project_files(root: Path) -> set[str]:
     """Relative paths of the project's files, without what its .gitignore ignores."""
     gitignore = root / ".gitignore"

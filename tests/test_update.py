@@ -459,8 +459,8 @@ def test_preview_lists_exactly_what_the_update_changes(
     assert git(service, "status", "--porcelain") == ""
     assert git(service, "branch", "--list", "template-update/*") == ""
     assert row["conflicts"] == [".gitignore"]
-    # 1.1.0 changed two seeds: the team's README.md and settings.py are not updated
-    assert row["newer_seeds"] == ["README.md", "src/preview_svc/settings.py"]
+    # 1.1.0 changed two seeds and moved RUNBOOK.md to a new seed path; updates never write them
+    assert row["newer_seeds"] == ["README.md", "docs/runbook.md", "src/preview_svc/settings.py"]
     assert fleet(["update", str(service.parent), "--all", "--to", V2]) == 1  # a conflict
     branch = f"template-update/{V2}"
     changed = git(service, "diff", "--name-status", "--no-renames", f"main..{branch}")

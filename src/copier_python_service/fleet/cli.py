@@ -196,16 +196,24 @@ def _dirty_cell(status: Status) -> str:
     return f"yes ({len(status.dirty)} file(s))" if status.dirty else "no"
 
 
-def _status_table(statuses: Iterable[Status]) -> Table:
+def _where(path: Path, root: Path) -> str:
+    """A service's folder relative to the DIR given (the whole path when it is outside)."""
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _status_table(statuses: Iterable[Status], root: Path) -> Table:
     table = Table(title="copier-python-service fleet")
     columns = ("service", "path", "template version", "newest", "behind by", "dirty", "drift")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for status in statuses:
         behind = "?" if status.behind is None else str(status.behind)
         row = [
             status.service.name,
-            str(status.service.path),
+            _where(status.service.path, root),
             status.service.commit,
             str(status.newest or "?"),
             behind,
@@ -241,7 +249,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(_status_json(statuses) + "\n")
     else:
-        _console().print(_status_table(statuses))
+        _console().print(_status_table(statuses, args.root))
     return 2 if any(status.error for status in statuses) else 0
 
 
@@ -251,7 +259,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(_status_json(statuses) + "\n")
     else:
-        console.print(_status_table(statuses))
+        console.print(_status_table(statuses, args.root))
     problems = []
     for status in statuses:
         name = status.service.name

@@ -369,8 +369,10 @@ def cmd_update(args: argparse.Namespace) -> int:
     return 1 if any(result.outcome in bad for result in results) else 0
 
 
-def _preview_text(preview: Preview) -> str:
-    head = f"{preview.service.name} ({preview.service.path}): {preview.service.commit}"
+def _preview_text(preview: Preview, root: Path) -> str:
+    head = (
+        f"{preview.service.name} ({_where(preview.service.path, root)}): {preview.service.commit}"
+    )
     if preview.note:
         return f"{head}: {preview.note}"
     lines = [f"{head} -> {preview.target}"]
@@ -434,7 +436,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         sys.stdout.write(_preview_json(previews) + "\n")
     else:
         for preview in previews:
-            _console().print(_preview_text(preview), soft_wrap=True)
+            _console().print(_preview_text(preview, args.root), soft_wrap=True)
     return 2 if any(p.note.startswith("cannot preview") for p in previews) else 0
 
 

@@ -25,7 +25,7 @@ import yaml
 
 from docs.hooks.copier_reference import refused_values, validator_messages
 from tests import support
-from tests.update_support import commit_all, copy_working_tree, git, tag
+from tests.update_support import copy_working_tree, git, tag
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = REPO_ROOT / "docs" / "tutorial.md"
@@ -194,7 +194,11 @@ def test_the_tutorial_has_every_part() -> None:
     kinds = [step.kind for step in steps]
     assert kinds.count("run") >= 6
     assert "background" in kinds
-    assert "new-template-version" in kinds
+    runs = "\n".join(step.block for step in steps if step.kind == "run")
+    assert "git tag " in runs, "the tutorial does not cut a new template version"
+    expected = [step.args.get("expect", "") for step in steps]
+    assert "Keeping template version" in expected, "no update without a newer version"
+    assert any(e.startswith("Updating to template version") for e in expected)
     written = {step.title for step in steps if step.kind == "write"}
     assert any(t.startswith("src/bookshop/api/") for t in written), "no endpoint"
     assert any(t.startswith("src/bookshop/repositories/") for t in written), "no model"
@@ -203,6 +207,21 @@ def test_the_tutorial_has_every_part() -> None:
     text = TUTORIAL.read_text()
     assert "alembic revision --autogenerate" in text
     assert "copier update" in text
+
+
+def commands(block: str) -> list[str]:
+    """The commands of a shell block: one per line, a trailing backslash continues a line."""
+    found: list[str] = []
+    pending = ""
+    for line in block.splitlines():
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        command = (pending + line).strip()
+        pending = ""
+        if command and not command.startswith("#"):
+            found.append(command)
+    return found
 
 
 def _free_port() -> int:
@@ -237,10 +256,25 @@ class Runner:
             time.sleep(2)
         self._run_once(step, check_expect=True)
 
+    def script(self, step: Step) -> str:
+        """The block as one bash script that checks each command's exit status on its own.
+
+        `set -e` is not enough: it does not stop at a failing command inside an `&&` chain or
+        before the last command of a block. Here every command line is followed by a check
+        that ends the script with that command's status and says which command it was.
+        """
+        script = f"set -uo pipefail\ncd {shlex.quote(str(self.cwd))} || exit 99\n"
+        for command in commands(self.localise(step.block)):
+            script += (
+                f"{command}\n__status=$?\nif [ $__status -ne 0 ]; then "
+                f"echo {shlex.quote('tutorial command failed: ' + command)} >&2; "
+                "exit $__status; fi\n"
+            )
+        return script
+
     def _run_once(self, step: Step, *, check_expect: bool) -> bool:
         marker = self.root / ".cwd"
-        script = f"set -euo pipefail\ncd {shlex.quote(str(self.cwd))}\n"
-        script += self.localise(step.block) + f"pwd > {shlex.quote(str(marker))}\n"
+        script = self.script(step) + f"pwd > {shlex.quote(str(marker))}\n"
         result = subprocess.run(
             ["bash", "-c", script],
             capture_output=True,
@@ -256,7 +290,7 @@ class Runner:
             f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
         )
         self.cwd = Path(marker.read_text().strip())
-        found = step.args.get("expect", "") in result.stdout
+        found = step.args.get("expect", "") in result.stdout + result.stderr
         if check_expect:
             assert found, (
                 f"tutorial line {step.line}: expected {step.args['expect']!r} in\n"
@@ -311,12 +345,6 @@ class Runner:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(step.block)
 
-    def new_template_version(self) -> None:
-        page = self.template / "template" / "docs" / "update.md.jinja"
-        page.write_text(page.read_text() + f"\n{NEW_VERSION_LINE}\n")
-        commit_all(self.template, "docs: a paragraph for the tutorial's update step")
-        tag(self.template, "0.2.0")
-
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
@@ -339,6 +367,35 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
         runner.stop()
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        "uv run ruff check . && false && true\necho passed\n",  # inside an && chain
+        "true\nfalse\necho passed\n",  # not the last command of the block
+        "false | cat\necho passed\n",  # inside a pipeline
+    ],
+    ids=["and-chain", "middle", "pipeline"],
+)
+def test_a_failing_command_fails_its_step(runner: Runner, block: str) -> None:
+    """The twin of the tutorial test: a broken command fails the step even when the block's
+    output still shows the expected text."""
+    step = Step("run", {"expect": "passed"}, line=1, block=block)
+    with pytest.raises(AssertionError, match="tutorial command failed"):
+        runner.run(step)
+
+
+def test_a_broken_tutorial_command_fails_the_tutorial(runner: Runner) -> None:
+    """Break one command of the tutorial's own check step (a ruff rule that does not exist):
+    running that step fails although its pytest line would still print "passed"."""
+    (step,) = [s for s in tutorial_steps() if "uv run lint-imports" in s.block]
+    broken = Step(step.kind, step.args, step.line, step.block.replace(
+        "uv run pytest tests/unit tests/integration/test_hello.py tests/contract",
+        "echo 1 passed"
+    ).replace("uv run ruff check .", "false"))  # fmt: skip
+    with pytest.raises(AssertionError, match="tutorial command failed: false"):
+        runner.run(broken)
+
+
 def test_the_tutorial_runs_as_written(runner: Runner) -> None:
     for step in tutorial_steps():
         if step.kind == "run":
@@ -349,8 +406,6 @@ def test_the_tutorial_runs_as_written(runner: Runner) -> None:
             runner.stop()
         elif step.kind == "write":
             runner.write(step)
-        elif step.kind == "new-template-version":
-            runner.new_template_version()
         else:
             raise AssertionError(f"tutorial line {step.line}: unknown directive {step.kind}")
     service = runner.root / "bookshop"

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from copier import run_copy
 
 from copier_python_service.fleet.cli import main
@@ -131,6 +132,8 @@ def test_status_table_is_readable(fleet: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     for word in ("service", "template version", "behind by", "current", "1.2.0", "not checked"):
         assert word in out
+    assert "path" in out
+    assert "nested/dirty" in out  # where each one is, relative to DIR
 
 
 def test_check_fails_when_behind_or_drifted(
@@ -141,6 +144,16 @@ def test_check_fails_when_behind_or_drifted(
     assert "behind: 1 release(s) behind 1.2.0" in out
     assert "drifted: template-owned files drifted: changed platform.txt" in out
     assert "current:" not in out.split("fleet")[-1].replace("current  ", "")
+
+
+def test_check_prints_json_for_ci(fleet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(fleet), "--json"]) == 1
+    captured = capsys.readouterr()
+    rows = {row["service"]: row for row in json.loads(captured.out)}
+    assert rows["behind"]["behind"] == 1
+    assert rows["drifted"]["drift"] == ["changed platform.txt"]
+    assert rows["current"]["path"] == str(fleet / "current")
+    assert "behind: 1 release(s) behind 1.2.0" in captured.err  # the verdict, for the CI log
 
 
 def test_check_passes_for_a_current_clean_service(
@@ -260,12 +273,46 @@ def test_unreachable_template_fails_that_service_only(
     commit_all(lost, "point at a template that is gone")
     assert main(["update", str(fleet), "--all"]) == 1
     out = capsys.readouterr().out
-    assert "behind: failed: cannot list the versions of template /nonexistent/template" in out
+    said = (
+        "behind: failed: .copier-answers.yml records the template source '/nonexistent/template'"
+        ", which cannot be reached (no git repository there (moved or deleted?)); fix: uvx --from"
+        f" PATH/TO/copier-python-service cps-fleet set-source {lost} PATH/TO/copier-python-service"
+    )
+    assert said in out
     assert "drifted: updated with conflicts" in out
     assert main(["status", str(fleet), "--json", "--no-drift"]) == 2
     rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)}
-    assert "cannot list the versions" in str(rows["behind"]["error"])
+    assert "cps-fleet set-source" in str(rows["behind"]["error"])
     assert rows["current"]["error"] is None
+    # The command it names fixes it.
+    assert main(["set-source", str(lost), str(fleet.parent / "moved")]) == 2
+    assert "is not a git repository of the template" in capsys.readouterr().err
+    template = Path(yaml.safe_load((fleet / "current" / ".copier-answers.yml").read_text())[
+        "_src_path"])  # fmt: skip
+    assert main(["set-source", str(lost), str(template)]) == 0
+    assert f"template source /nonexistent/template -> {template}" in capsys.readouterr().out
+    assert main(["status", str(fleet), "--json", "--no-drift"]) == 0
+    rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["behind"]["error"] is None
+    assert rows["behind"]["behind"] == 1
+
+
+def test_preview_changes_nothing_and_names_each_file(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {name: git(fleet / name, "rev-parse", "HEAD") for name in ("behind", "drifted")}
+    capsys.readouterr()
+    assert main(["preview", str(fleet), "behind", "drifted", "current"]) == 0
+    out = capsys.readouterr().out
+    assert "behind (" in out
+    assert "changed  platform.txt" in out
+    assert "CONFLICT platform.txt" in out  # drifted: its edit meets the template's change
+    assert "current (" in out
+    assert "already current at 1.2.0" in out
+    for name, head in before.items():
+        assert git(fleet / name, "rev-parse", "HEAD") == head
+        assert git(fleet / name, "status", "--porcelain") == ""
+        assert "template-update" not in git(fleet / name, "branch")
 
 
 def _read_until(fd: int, token: bytes, timeout: float) -> bytes:

@@ -23,6 +23,10 @@ COMBINATIONS = {
     "database-only": {"with_database": True, "with_kafka": False},
     "kafka-only": {"with_database": False, "with_kafka": True},
     "bare": {"with_database": False, "with_kafka": False},
+    # Every valid answer, not only short names: the longest service name (40 characters) and a
+    # package-name override of the longest valid length must format and lint the same way.
+    "longest-name": {"service_name": "payments-ledger-reconciliation-service-v"},
+    "package-override": {"package_name": "ledger_core_payments_reconciliation_svc4"},
 }
 
 
@@ -111,6 +115,7 @@ def test_newer_python_floor_is_rendered(copie_session: Any) -> None:
         ("service_name=", "service_name must be kebab-case"),
         ("service_name=" + "a" * 41, "service_name must be at most 40 characters"),
         ("package_name=asyncio", "would shadow a standard-library or dependency module"),
+        ("package_name=" + "a" * 41, "package_name must be at most 40 characters"),
         ("package_name=Bad-Name", "package_name must be a lowercase Python identifier"),
         ("http_port=80", "http_port must be between 1024 and 65535"),
         ("team=Platform Team", "team must be lowercase letters"),

@@ -362,32 +362,111 @@ def test_uncustomised_update_equals_a_fresh_copy(template: Path, tmp_path: Path)
     assert differ == ["README.md", "src/plain_svc/settings.py"]
 
 
-def _pre_commit_hook(service: Path, hook_id: str) -> tuple[str, list[str]]:
-    config = yaml.safe_load((service / ".pre-commit-config.yaml").read_text())
-    for repo in config["repos"]:
-        for hook in repo["hooks"]:
-            if hook["id"] == hook_id:
-                return repo["rev"].removeprefix("v"), list(hook.get("args", []))
-    raise AssertionError(f"{hook_id} is not in the generated .pre-commit-config.yaml")
-
-
-def test_real_conflict_is_inline_and_refused_by_pre_commit(template: Path, tmp_path: Path) -> None:
+def test_real_conflict_is_listed_and_refused_by_the_installed_hook(
+    template: Path, tmp_path: Path
+) -> None:
     service = generate(template, tmp_path / "clash", V1, with_database=False, with_kafka=False)
     _append(service / ".gitignore", "*.log\n")  # the template appends .coverage at the same place
     commit_all(service, "Ignore logs")
-    copier(service, "update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", V2)
+    output = copier(service, "update", "--trust", "--defaults", "--vcs-ref", V2)
     assert conflict_files(service) == [".gitignore"]
     text = (service / ".gitignore").read_text()
     assert "<<<<<<< before updating" in text
     assert "*.log" in text
     assert ".coverage" in text
-    assert git(service, "diff", "--name-only", "--diff-filter=U").split() == [".gitignore"]
-    # The generated pre-commit config refuses to commit it (same hook, same version, same args).
-    rev, args = _pre_commit_hook(service, "check-merge-conflict")
-    hook = run(service, "uvx", "--from", f"pre-commit-hooks=={rev}", "check-merge-conflict",
-               *args, ".gitignore", check=False)  # fmt: skip
-    assert hook.returncode == 1, hook.stdout + hook.stderr
-    assert "Merge conflict string" in hook.stdout
+    # The update ends by listing every conflicted file and what to do.
+    summary = output[output.index("the update left conflicts in:") :]
+    assert summary.splitlines()[1] == "  .gitignore", output[-2000:]
+    assert "Resolve each one" in summary
+    # The git hook the post-copy step installed refuses `git commit -a` with the markers ...
+    refused = run(service, "git", "commit", "-a", "-m", "markers", check=False)
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "no conflict markers" in refused.stdout + refused.stderr
+    assert ".gitignore:" in refused.stdout + refused.stderr
+    # ... and lets the resolved file through (the twin: the hook does not refuse everything).
+    resolved = [line for line in text.splitlines() if not line.startswith(("<<<<<<<", "=======",
+                ">>>>>>>"))]  # fmt: skip
+    (service / ".gitignore").write_text("\n".join(resolved) + "\n")
+    accepted = run(service, "git", "commit", "-a", "-m", "Resolve .gitignore", check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert conflict_files(service) == []
+
+
+def test_rejected_hunks_are_listed_too(template: Path, tmp_path: Path) -> None:
+    service = generate(template, tmp_path / "rej", V1, with_database=False, with_kafka=False)
+    _append(service / ".gitignore", "*.log\n")
+    commit_all(service, "Ignore logs")
+    output = copier(service, "update", "--trust", "--defaults", "--conflict", "rej",
+                    "--vcs-ref", V2)  # fmt: skip
+    assert conflict_files(service) == [".gitignore.rej"]
+    assert "  .gitignore.rej" in output[output.index("the update left conflicts in:") :]
+
+
+def test_a_relative_copy_updates_drift_checks_and_fleet_updates_from_inside(
+    template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`copier copy ./copier-python-service svc`: the README's local form, run in a shell."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "clone", "--quiet", str(template), "copier-python-service")
+    shell = f"cd {work} && {sys.executable} -m copier copy --trust --defaults --vcs-ref {V2} "
+    run(work, "bash", "-c", shell + "--data with_kafka=false ./copier-python-service svc")
+    service = work / "svc"
+    assert answers(service)["_src_path"] == str(work / "copier-python-service")
+    assert git(service, "status", "--porcelain") == ""
+    fresh = run(service, "uv", "run", "scripts/template_drift.py", check=False)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr  # the rewritten line is Copier's
+    # From inside the service: copier update, the drift check and the fleet tool.
+    copier(service, "update", "--trust", "--defaults", "--vcs-ref", V3)
+    assert answers(service)["_commit"] == V3
+    drift = run(service, "uv", "run", "scripts/template_drift.py", check=False)
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    git(service, "reset", "--quiet", "--hard")
+    git(service, "clean", "--quiet", "-fd")
+    assert fleet(["update", str(service), "--all"]) == 0
+    assert "updated cleanly" in capsys.readouterr().out
+    # A service that recorded the relative path (copied before this fix) is told the fix.
+    answers_file = service / ".copier-answers.yml"
+    relative = re.sub(r"(?m)^_src_path: .*$", "_src_path: ./copier-python-service",
+                      answers_file.read_text())  # fmt: skip
+    answers_file.write_text(relative)
+    broken = run(service, "uv", "run", "scripts/template_drift.py", check=False)
+    assert broken.returncode == 2
+    line = broken.stderr.strip()
+    assert "records the template source './copier-python-service'" in line
+    assert line.count("\n") == 0
+    fix = line.split("fix: ", 1)[1]
+    assert fix == (f"uvx --from {work / 'copier-python-service'} cps-fleet set-source "
+                   f"{service} {work / 'copier-python-service'}")  # fmt: skip
+    assert fleet(["set-source", str(service), str(work / "copier-python-service")]) == 0
+    fixed = run(service, "uv", "run", "scripts/template_drift.py", check=False)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_preview_lists_exactly_what_the_update_changes(
+    template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = generate(template, tmp_path / "fleet" / "preview-svc", V1,
+                       service_name="preview-svc", with_kafka=False)  # fmt: skip
+    _append(service / ".gitignore", "*.log\n")  # conflicts with 1.1.0's .coverage line
+    _append(service / "README.md", "\nOur notes.\n")
+    commit_all(service, "Team changes")
+    head = git(service, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert fleet(["preview", str(service.parent), "--to", V2, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert git(service, "rev-parse", "HEAD") == head  # nothing changed
+    assert git(service, "status", "--porcelain") == ""
+    assert git(service, "branch", "--list", "template-update/*") == ""
+    assert row["conflicts"] == [".gitignore"]
+    # 1.1.0 changed two seeds and moved RUNBOOK.md to a new seed path; updates never write them
+    assert row["newer_seeds"] == ["README.md", "docs/runbook.md", "src/preview_svc/settings.py"]
+    assert fleet(["update", str(service.parent), "--all", "--to", V2]) == 1  # a conflict
+    branch = f"template-update/{V2}"
+    changed = git(service, "diff", "--name-status", "--no-renames", f"main..{branch}")
+    assert row["changes"] == sorted(" ".join(line.split("\t")) for line in changed.splitlines())
+    message = git(service, "log", "-1", "--format=%B", branch)
+    assert [line[2:] for line in message.splitlines() if line.startswith("- ")] == row["conflicts"]
 
 
 UPDATE_ONLY = re.compile(

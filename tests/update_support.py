@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from copier_python_service.project import conflicted_files
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
@@ -14,7 +16,6 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "Template Tests",
     "GIT_COMMITTER_EMAIL": "tests@example.invalid",
 }
-CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
 
 def env() -> dict[str, str]:
@@ -76,19 +77,5 @@ def tag(repo: Path, version: str) -> None:
 
 
 def conflict_files(project: Path) -> list[str]:
-    """Files under ``project`` (outside .git/.venv) with conflict markers, or .rej files."""
-    found = []
-    for path in project.rglob("*"):
-        rel = path.relative_to(project)
-        if rel.parts[0] in {".git", ".venv"} or not path.is_file():
-            continue
-        if path.suffix == ".rej":
-            found.append(str(rel))
-            continue
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            continue
-        if any(line.startswith(CONFLICT_MARKERS) for line in lines):
-            found.append(str(rel))
-    return sorted(found)
+    """Files of ``project`` with conflict markers, or .rej files, committed or not."""
+    return conflicted_files(project, committed=True)

@@ -15,10 +15,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from copier_python_service.fleet.drift import (
+    ANSWERS_FILE,
+    DriftError,
+    is_git_source,
+    local_source,
+    record_source,
+)
 from copier_python_service.fleet.operations import (
     Outcome,
+    Preview,
     Status,
     UpdateResult,
+    preview_service,
+    require_source,
     service_status,
     update_service,
 )
@@ -27,6 +37,7 @@ from copier_python_service.fleet.services import (
     Service,
     discover,
     newest_version,
+    read_service,
     template_tags,
 )
 
@@ -73,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="exit 1 when a service is behind or drifted")
     common(check)
     check.add_argument("--no-drift", action="store_true", help="only check versions")
+    check.add_argument("--json", action="store_true", help="print the statuses as JSON")
     update = commands.add_parser("update", help="update services, each on its own branch")
     common(update)
     update.add_argument("names", nargs="*", help="services to update (name or folder name)")
@@ -83,6 +95,18 @@ def _parser() -> argparse.ArgumentParser:
         default="template-update",
         help="branch name prefix (default %(default)s)",
     )
+    preview = commands.add_parser(
+        "preview", help="what `update` would change, file by file, changing nothing"
+    )
+    common(preview)
+    preview.add_argument("names", nargs="*", help="services to preview (default: all)")
+    preview.add_argument("--to", metavar="VERSION", help="target version (default: newest)")
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    source = commands.add_parser(
+        "set-source", help="record where a service's template now is (a moved clone, a URL)"
+    )
+    source.add_argument("root", type=Path, metavar="DIR", help="the service's folder")
+    source.add_argument("source", metavar="TEMPLATE", help="template URL or path of a clone")
     return parser
 
 
@@ -172,14 +196,24 @@ def _dirty_cell(status: Status) -> str:
     return f"yes ({len(status.dirty)} file(s))" if status.dirty else "no"
 
 
-def _status_table(statuses: Iterable[Status]) -> Table:
+def _where(path: Path, root: Path) -> str:
+    """A service's folder relative to the DIR given (the whole path when it is outside)."""
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _status_table(statuses: Iterable[Status], root: Path) -> Table:
     table = Table(title="copier-python-service fleet")
-    for column in ("service", "template version", "newest", "behind by", "dirty", "drift"):
+    columns = ("service", "path", "template version", "newest", "behind by", "dirty", "drift")
+    for column in columns:
         table.add_column(column)
     for status in statuses:
         behind = "?" if status.behind is None else str(status.behind)
         row = [
             status.service.name,
+            _where(status.service.path, root),
             status.service.commit,
             str(status.newest or "?"),
             behind,
@@ -215,14 +249,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(_status_json(statuses) + "\n")
     else:
-        _console().print(_status_table(statuses))
+        _console().print(_status_table(statuses, args.root))
     return 2 if any(status.error for status in statuses) else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     statuses = _statuses(args)
-    console = _console()
-    console.print(_status_table(statuses))
+    console = Console(stderr=True, highlight=False) if args.json else _console()
+    if args.json:
+        sys.stdout.write(_status_json(statuses) + "\n")
+    else:
+        console.print(_status_table(statuses, args.root))
     problems = []
     for status in statuses:
         name = status.service.name
@@ -308,6 +345,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 
     def work(service: Service) -> UpdateResult:
         try:
+            require_source(service)
             target = _target(service, args.to)
         except FleetError as exc:
             return UpdateResult(service, Outcome.FAILED, str(exc))
@@ -331,10 +369,106 @@ def cmd_update(args: argparse.Namespace) -> int:
     return 1 if any(result.outcome in bad for result in results) else 0
 
 
+def _preview_text(preview: Preview, root: Path) -> str:
+    head = (
+        f"{preview.service.name} ({_where(preview.service.path, root)}): {preview.service.commit}"
+    )
+    if preview.note:
+        return f"{head}: {preview.note}"
+    lines = [f"{head} -> {preview.target}"]
+    conflicts = set(preview.conflicts)
+    for change in preview.changes:
+        letter, relpath = change.split(" ", 1)
+        verb = {"A": "added", "D": "deleted"}.get(letter, "changed")
+        lines.append(f"  {'CONFLICT' if relpath in conflicts else verb:<8} {relpath}")
+    if not preview.changes:
+        lines.append("  no file changes")
+    lines.extend(
+        f"  seed     {relpath}  (yours, not updated: the template's version is newer, read it)"
+        for relpath in preview.newer_seeds
+    )
+    return "\n".join(lines)
+
+
+def _preview_json(previews: Iterable[Preview]) -> str:
+    return json.dumps(
+        [
+            {
+                "service": preview.service.name,
+                "path": str(preview.service.path),
+                "version": preview.service.commit,
+                "target": None if preview.target is None else str(preview.target),
+                "changes": preview.changes,
+                "conflicts": preview.conflicts,
+                "newer_seeds": preview.newer_seeds,
+                "note": preview.note or None,
+            }
+            for preview in previews
+        ],
+        indent=2,
+    )
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    services = _services(args.root)
+    if args.names:
+        services = _select(services, args)
+    if args.to is not None:
+        _target(services[0], args.to)
+
+    def work(service: Service) -> Preview:
+        try:
+            require_source(service)
+            target = _target(service, args.to)
+        except FleetError as exc:
+            return Preview(service, note=f"cannot preview: {exc}")
+        return preview_service(service, target)
+
+    previews = _parallel(
+        services,
+        work,
+        jobs=args.jobs,
+        label=lambda service: service.name,
+        title="preview",
+        not_run=lambda service: Preview(service, note="interrupted before it started"),
+    )
+    if args.json:
+        sys.stdout.write(_preview_json(previews) + "\n")
+    else:
+        for preview in previews:
+            _console().print(_preview_text(preview, args.root), soft_wrap=True)
+    return 2 if any(p.note.startswith("cannot preview") for p in previews) else 0
+
+
+def cmd_set_source(args: argparse.Namespace) -> int:
+    service = read_service(args.root.resolve())
+    if service is None:
+        raise FleetError(f"{args.root} holds no service generated from copier-python-service")
+    source: str = args.source
+    path = local_source(source)
+    if path is not None:
+        path = path.resolve()
+        if not is_git_source(path):
+            raise FleetError(f"{path} is not a git repository of the template")
+        source = str(path)
+    template_tags(source)  # reachable, or a one-line FleetError
+    try:
+        old = record_source(service.path, source)
+    except DriftError as exc:
+        raise FleetError(str(exc)) from exc
+    _console().print(
+        f"{service.name}: template source {old} -> {source} (in {ANSWERS_FILE}: commit it)",
+        soft_wrap=True,
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "check": cmd_check,
     "update": cmd_update,
+    "preview": cmd_preview,
+    "set-source": cmd_set_source,
 }
 
 

@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import VcsRef, run_recopy
 from copier.errors import CopierError
 from jinja2 import TemplateError
@@ -51,8 +53,71 @@ TEAM_PYPROJECT_KEYS: tuple[tuple[str, ...], ...] = (
 )
 
 
+# Copier's remote forms (gh:, gl:, git@host:, git+..., scheme://); anything else is a path.
+REMOTE_SOURCE = re.compile(r"^(gh:|gl:|git@|git\+|[A-Za-z][A-Za-z0-9+.-]*://)")
+FIX_SOURCE = "uvx --from {template} cps-fleet set-source {service} {template}"
+
+
 class DriftError(Exception):
     """The drift check could not run (not a generated service, template unreachable...)."""
+
+
+def local_source(src_path: str) -> Path | None:
+    """The path a recorded `_src_path` names (``~`` expanded), or None for a remote source."""
+    return None if REMOTE_SOURCE.match(src_path) else Path(src_path).expanduser()
+
+
+def is_git_source(path: Path) -> bool:
+    """A folder with a git repository, or a git bundle: what Copier can clone."""
+    return (path / ".git").exists() or (path / "HEAD").is_file() or path.suffix == ".bundle"
+
+
+def source_problem(project: Path, src_path: str) -> str | None:
+    """One line saying what is recorded and the command that fixes it, when the recorded
+    template source cannot be reached from anywhere; None for a URL or an absolute git path."""
+    path = local_source(src_path)
+    if path is None or (path.is_absolute() and is_git_source(path)):
+        return None
+    if path.is_absolute():
+        why = "no git repository there (moved or deleted?)"
+        guess = None
+    else:
+        why = "a relative path only works from the folder `copier copy` ran in"
+        guess = (project.parent / path).resolve()
+    template = str(guess) if guess and is_git_source(guess) else "PATH/TO/copier-python-service"
+    fix = FIX_SOURCE.format(template=template, service=project)
+    return (
+        f"{ANSWERS_FILE} records the template source {src_path!r}, which cannot be reached "
+        f"({why}); fix: {fix}"
+    )
+
+
+def recorded_source(project: Path) -> str:
+    """The `_src_path` recorded in ``project``'s answers file."""
+    try:
+        answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DriftError(f"cannot read {project / ANSWERS_FILE}: {exc}") from exc
+    source = answers.get("_src_path") if isinstance(answers, dict) else None
+    if not isinstance(source, str):
+        raise DriftError(f"{project / ANSWERS_FILE} records no template source (_src_path)")
+    return source
+
+
+def record_source(project: Path, source: str) -> str:
+    """Rewrite the `_src_path` line of ``project``'s answers file as Copier writes it (so the
+    file does not drift); return the old value."""
+    answers = project / ANSWERS_FILE
+    lines = answers.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("_src_path:"):
+            # what Copier's `to_nice_yaml` filter writes for this key
+            lines[index] = yaml.dump(
+                {"_src_path": source}, indent=4, allow_unicode=True, default_flow_style=False
+            )
+            answers.write_text("".join(lines), encoding="utf-8")
+            return line.partition(":")[2].strip()
+    raise DriftError(f"{answers} has no _src_path line")
 
 
 def _project_files(root: Path) -> set[str]:
@@ -129,6 +194,9 @@ def find_drift(project: Path) -> list[str]:
     project = project.resolve()
     if not (project / ANSWERS_FILE).is_file():
         raise DriftError(f"{project} has no {ANSWERS_FILE}: not generated from a Copier template")
+    problem = source_problem(project, recorded_source(project))
+    if problem:
+        raise DriftError(problem)
     files = _project_files(project)
     with tempfile.TemporaryDirectory(prefix="template-drift-") as tmp:
         copy = Path(tmp) / project.name

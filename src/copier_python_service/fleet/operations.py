@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from copier import run_copy
+from copier.errors import CopierError
+from jinja2 import TemplateError
 from packaging.version import Version
 
+from copier_python_service import project
+from copier_python_service.fleet.drift import source_problem
 from copier_python_service.fleet.services import (
     FleetError,
     Service,
@@ -19,22 +24,13 @@ from copier_python_service.fleet.services import (
     versions_behind,
 )
 
-GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
-
 
 def git(path: Path, *args: str, check: bool = True) -> str:
-    """Run git in ``path``; raise FleetError with git's last message line on failure."""
+    """Run git in ``path``; FleetError with git's last message line on failure."""
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, env=GIT_ENV, check=False
-        )
-    except OSError as exc:
-        raise FleetError(f"cannot run git: {exc}") from exc
-    if check and result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise FleetError(f"git {args[0]} failed: {lines[-1] if lines else result.returncode}")
-    return result.stdout
+        return project.git(path, *args, check=check)
+    except project.GitError as exc:
+        raise FleetError(str(exc)) from exc
 
 
 def is_git_repo(path: Path) -> bool:
@@ -46,18 +42,10 @@ def is_git_repo(path: Path) -> bool:
 
 def dirty_files(path: Path) -> list[str]:
     """Changed, staged or untracked paths (what makes `copier update` refuse to run)."""
-    out = git(path, "status", "--porcelain", "-z", "--untracked-files=all")
-    entries = out.split("\0")
-    files: list[str] = []
-    index = 0
-    while index < len(entries):
-        entry = entries[index]
-        if entry:
-            files.append(entry[3:])
-            if entry[0] in "RC":  # a rename or copy is followed by its source path
-                index += 1
-        index += 1
-    return files
+    try:
+        return project.changed_files(path)
+    except project.GitError as exc:
+        raise FleetError(str(exc)) from exc
 
 
 @dataclass
@@ -82,7 +70,7 @@ def check_drift(service: Service) -> list[str]:
         capture_output=True,
         text=True,
         check=False,
-        env=GIT_ENV,
+        env=project.GIT_ENV,
     )
     if result.returncode == 0:
         return []
@@ -92,9 +80,17 @@ def check_drift(service: Service) -> list[str]:
     raise FleetError(lines[-1].removeprefix("error: ") if lines else "drift check failed")
 
 
+def require_source(service: Service) -> None:
+    """FleetError with what is recorded and the fixing command when the source is unusable."""
+    problem = source_problem(service.path, service.src_path)
+    if problem:
+        raise FleetError(problem)
+
+
 def service_status(service: Service, *, drift: bool) -> Status:
     status = Status(service=service)
     try:
+        require_source(service)
         status.newest = newest_version(service.src_path)
         status.behind = versions_behind(service)
         status.git = is_git_repo(service.path)
@@ -124,22 +120,6 @@ class UpdateResult:
     files: list[str] = field(default_factory=list)
 
 
-def _conflicted(path: Path) -> list[str]:
-    """Files with conflict markers or rejected hunks after `copier update`."""
-    out = git(path, "diff", "--name-only", "-z", "--diff-filter=U")
-    files = {name for name in out.split("\0") if name}
-    for relpath in dirty_files(path):
-        if relpath.endswith(".rej"):
-            files.add(relpath)
-            continue
-        candidate = path / relpath
-        if candidate.is_file():
-            with candidate.open("rb") as handle:
-                if any(line.startswith(CONFLICT_MARKERS) for line in handle):
-                    files.add(relpath)
-    return sorted(files)
-
-
 def _identity_args(path: Path) -> list[str]:
     if git(path, "config", "user.email", check=False).strip():
         return []
@@ -166,7 +146,7 @@ def _run_copier_update(path: Path, tag: str) -> None:
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
-        env=GIT_ENV,
+        env=project.GIT_ENV,
     )
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
@@ -211,7 +191,7 @@ def update_service(service: Service, target: Version, *, branch_prefix: str) -> 
         return UpdateResult(service, Outcome.FAILED, str(exc))
     try:
         _run_copier_update(path, template_tags(service.src_path)[target])
-        conflicts = _conflicted(path)
+        conflicts = project.conflicted_files(path)
         git(path, "add", "--all")
         message = f"Update copier-python-service template {service.commit} -> {target}"
         if conflicts:
@@ -228,3 +208,88 @@ def update_service(service: Service, target: Version, *, branch_prefix: str) -> 
             service, Outcome.CONFLICTS, f"{service.commit} -> {target}", branch, conflicts
         )
     return UpdateResult(service, Outcome.UPDATED, f"{service.commit} -> {target}", branch)
+
+
+@dataclass
+class Preview:
+    """What `update` would do to one service; computed on a clone, the service is untouched."""
+
+    service: Service
+    target: Version | None = None
+    changes: list[str] = field(default_factory=list)  # "M path", "A path", "D path"
+    conflicts: list[str] = field(default_factory=list)
+    newer_seeds: list[str] = field(default_factory=list)  # service-owned, never updated
+    note: str = ""  # why nothing was previewed (current, dirty, error)
+
+    @property
+    def files(self) -> list[str]:
+        return [line.split(" ", 1)[1] for line in self.changes]
+
+
+def _changes(path: Path) -> list[str]:
+    """`git status` of a clone after the update, as "<letter> <path>" lines."""
+    git(path, "add", "--all")
+    out = git(path, "diff", "--cached", "--name-status", "-z", "--no-renames")
+    fields = [item for item in out.split("\0") if item]
+    return sorted(f"{fields[i][0]} {fields[i + 1]}" for i in range(0, len(fields), 2))
+
+
+def _render(service: Service, tag: str, dst: Path) -> set[str]:
+    """Render ``tag`` with the service's answers into ``dst``; return the service-owned files."""
+    data = {key: value for key, value in service.answers.items() if not key.startswith("_")}
+    try:
+        worker = run_copy(
+            service.src_path,
+            dst,
+            data=data,
+            vcs_ref=tag,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            skip_tasks=True,
+            unsafe=True,
+        )
+    except (CopierError, TemplateError, OSError, ValueError) as exc:
+        raise FleetError(f"cannot render template {tag}: {exc}") from exc
+    rendered = {p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file()}
+    return {relpath for relpath in rendered if worker.match_skip(Path(relpath))}
+
+
+def _newer_seeds(service: Service, tag: str, work: Path) -> list[str]:
+    """Service-owned files whose seed differs between the recorded version and ``tag``."""
+    old, new = work / "seed-old", work / "seed-new"
+    old_seeds = _render(service, service.commit, old)
+    new_seeds = _render(service, tag, new)
+    return sorted(
+        relpath
+        for relpath in new_seeds
+        if relpath not in old_seeds or (old / relpath).read_bytes() != (new / relpath).read_bytes()
+    )
+
+
+def preview_service(service: Service, target: Version) -> Preview:
+    """Run the update `update_service` would run, on a clone of HEAD; report it file by file."""
+    preview = Preview(service, target)
+    current = service.version
+    if current is not None and current >= target:
+        preview.note = f"already current at {service.commit}"
+        return preview
+    if not is_git_repo(service.path):
+        preview.note = "not a git repository: `update` would skip it"
+        return preview
+    try:
+        dirty = dirty_files(service.path)
+        if dirty:
+            preview.note = f"dirty tree ({len(dirty)} file(s)): `update` would skip it"
+            return preview
+        tag = template_tags(service.src_path)[target]
+        with tempfile.TemporaryDirectory(prefix="cps-fleet-preview-") as tmp:
+            clone = Path(tmp) / service.path.name
+            git(Path(tmp), "clone", "--quiet", "--no-hardlinks", str(service.path), str(clone))
+            _run_copier_update(clone, tag)
+            preview.conflicts = project.conflicted_files(clone)
+            preview.changes = _changes(clone)
+            preview.newer_seeds = _newer_seeds(service, tag, Path(tmp))
+    except FleetError as exc:
+        preview.note = f"cannot preview: {exc}"
+    return preview

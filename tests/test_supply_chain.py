@@ -15,7 +15,10 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import tomllib
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -263,9 +266,85 @@ def test_sbom_step_gives_a_valid_cyclonedx_document_of_the_locked_dependencies(
     assert "pytest" not in listed, "dev tools are not part of what ships"
 
 
+class _OsvStandIn(BaseHTTPRequestHandler):
+    """OSV's query API on loopback: one known vulnerability, in `vulnerable` (a package)."""
+
+    vulnerable = ""
+
+    def do_POST(self) -> None:
+        query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        name, version = query["package"]["name"], query["version"]
+        answer: dict[str, Any] = {}
+        if name == self.vulnerable:
+            answer = {
+                "vulns": [
+                    {
+                        "id": "OSV-TEST-0001",
+                        "summary": "a known vulnerability",
+                        "affected": [
+                            {
+                                "package": {"name": name, "ecosystem": "PyPI"},
+                                "ranges": [
+                                    {
+                                        "type": "ECOSYSTEM",
+                                        "events": [{"introduced": "0"}, {"fixed": version + "1"}],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def audit(service: Path) -> Iterator[Callable[[str], subprocess.CompletedProcess[str]]]:
+    """Run the workflow's audit step against a loopback OSV that knows one vulnerability."""
+    run(service, "uv", "sync", "--locked", "--only-group", "supply-chain", "--quiet")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OsvStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/query"
+    step = _step(service, "supply-chain", "Audit")
+
+    def audit(vulnerable: str) -> subprocess.CompletedProcess[str]:
+        _OsvStandIn.vulnerable = vulnerable
+        return _run_step(service, step, UV_OFFLINE="1", PIP_AUDIT_OSV_URL=url, NO_PROXY="*")
+
+    yield audit
+    server.shutdown()
+    thread.join()
+
+
+def test_audit_step_fails_on_a_known_vulnerability_in_the_lock(
+    service: Path, audit: Callable[[str], subprocess.CompletedProcess[str]]
+) -> None:
+    result = audit("starlette")
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert re.search(r"starlette\s+\S+\s+OSV-TEST-0001", result.stdout), result.stdout
+
+
+def test_audit_step_passes_when_no_locked_package_is_vulnerable(
+    service: Path, audit: Callable[[str], subprocess.CompletedProcess[str]]
+) -> None:
+    """The twin: the failure above comes from the vulnerability, not from the wiring."""
+    result = audit("a-package-not-in-the-lock")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "No known vulnerabilities found" in result.stdout + result.stderr
+
+
 def test_audit_step_audits_the_lock_and_fails_closed(service: Path) -> None:
-    """The audit needs a vulnerability database on the network; here its wiring is checked
-    and, with the network cut (a dead proxy on loopback), that it fails instead of passing."""
+    """With the vulnerability database unreachable (a dead proxy on loopback), the audit
+    fails instead of passing: every locked package must be audited (`--strict`)."""
     workflow = yaml.safe_load((service / ".github/workflows/ci.yml").read_text())
     job = workflow["jobs"]["supply-chain"]
     step = _step(service, "supply-chain", "Audit")
@@ -281,7 +360,7 @@ def test_audit_step_audits_the_lock_and_fails_closed(service: Path) -> None:
     dead = "http://127.0.0.1:9"
     result = _run_step(service, step, UV_OFFLINE="1", HTTPS_PROXY=dead, HTTP_PROXY=dead)
     assert result.returncode != 0
-    assert "pypi.org" in result.stderr
+    assert "osv.dev" in result.stderr
     requirements = (service / "dist/requirements.txt").read_text()
     assert re.search(r"(?m)^fastapi==\S+ \\$", requirements)
     assert "--hash=sha256:" in requirements

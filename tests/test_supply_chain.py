@@ -364,3 +364,11 @@ def test_audit_step_audits_the_lock_and_fails_closed(service: Path) -> None:
     requirements = (service / "dist/requirements.txt").read_text()
     assert re.search(r"(?m)^fastapi==\S+ \\$", requirements)
     assert "--hash=sha256:" in requirements
+
+
+def test_docs_show_the_ci_commands_as_ci_runs_them(service: Path) -> None:
+    """docs/supply-chain.md's local commands are the workflow's, line for line."""
+    docs = (service / "docs/supply-chain.md").read_text()
+    for name in ("SBOM", "Audit"):
+        for line in _step(service, "supply-chain", name)["run"].strip().splitlines():
+            assert f"\n{line}\n" in docs, f"docs/supply-chain.md lacks `{line}`"

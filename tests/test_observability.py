@@ -120,6 +120,7 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             f"{PREFIX}KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
             f"{PREFIX}DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/obs.db",
             f"{PREFIX}LOG_FORMAT": "json",
+            f"{PREFIX}CATALOG__BASE_URL": f"http://127.0.0.1:{_free_port()}",  # nothing there
         }
     )
     answers = (service / ".copier-answers.yml").read_text()
@@ -158,6 +159,9 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             )
         _wait("/readyz", lambda: _get(f"{base}/readyz")[0] == 200, 60, process)
         _get(f"{base}/no-such-route")  # an unmatched route: counted as `<unmatched>`
+        # The seeded example dependency is not running: one call gives every outbound
+        # metric its samples (connection refused, retried, then a 503 problem).
+        assert _get(f"{base}/catalog/products/p-1", timeout=20)[0] == 503
         yield base
     finally:
         _stop(process)
@@ -260,7 +264,10 @@ def test_every_alert_links_to_its_runbook_entry(service: Path) -> None:
 
 @pytest.mark.parametrize(
     ("which", "rows"),
-    [("service", {"HTTP", "Database", "Kafka consumer"}), ("bare", {"HTTP"})],
+    [
+        ("service", {"HTTP", "Dependencies (outbound HTTP)", "Database", "Kafka consumer"}),
+        ("bare", {"HTTP", "Dependencies (outbound HTTP)"}),
+    ],
 )
 def test_dashboard_is_well_formed(
     which: str, rows: set[str], request: pytest.FixtureRequest
@@ -340,6 +347,8 @@ def test_prometheus_loads_and_evaluates_every_alert_rule(prometheus: str) -> Non
         "KafkaConsumerLagGrowing",
         "KafkaMessagesDeadLettered",
         "KafkaConsumerLoopStalled",
+        "DependencyCircuitOpen",
+        "DependencyErrorRateHigh",
     }
     for rule in rules:
         assert rule["health"] == "ok", rule
@@ -370,6 +379,12 @@ tests:
         values: '0 1 1 1 1 1'
       - series: 'kafka_consumer_last_poll_timestamp_seconds{{job="svc", instance="a:1"}}'
         values: '60x20'
+      - series: 'outbound_circuit_breaker_state{{job="svc", instance="a:1", dependency="catalog"}}'
+        values: '2 2 1 2 2 1 2 2 2'
+      - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
+        values: '0+30x40'
+      - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="2xx"}}'
+        values: '0+30x40'
     alert_rule_test:
       - eval_time: 6m
         alertname: ServiceNotReady
@@ -396,6 +411,16 @@ tests:
         exp_alerts:
           - exp_labels: {{severity: page, job: svc, instance: "a:1"}}
             exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkaconsumerloopstalled"}}
+      - eval_time: 6m
+        alertname: DependencyCircuitOpen
+        exp_alerts:
+          - exp_labels: {{severity: page, job: svc, dependency: catalog}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#dependencycircuitopen"}}
+      - eval_time: 15m
+        alertname: DependencyErrorRateHigh
+        exp_alerts:
+          - exp_labels: {{severity: ticket, job: svc, dependency: catalog}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#dependencyerrorratehigh"}}
   - name: a healthy service raises nothing
     interval: 1m
     input_series:
@@ -411,12 +436,21 @@ tests:
         values: '3x40'
       - series: 'kafka_consumer_last_poll_timestamp_seconds{{job="svc", instance="a:1"}}'
         values: '0+60x40'
+      - series: 'outbound_circuit_breaker_state{{job="svc", instance="a:1", dependency="catalog"}}'
+        values: '0 0 2 2 1 0x35'
+      - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
+        values: '0+1x40'
+      - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="2xx"}}'
+        values: '0+100x40'
     alert_rule_test:
       - {{eval_time: 35m, alertname: ServiceNotReady, exp_alerts: []}}
       - {{eval_time: 35m, alertname: HttpErrorRateHigh, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaConsumerLagGrowing, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaMessagesDeadLettered, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaConsumerLoopStalled, exp_alerts: []}}
+      - {{eval_time: 4m, alertname: DependencyCircuitOpen, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: DependencyCircuitOpen, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: DependencyErrorRateHigh, exp_alerts: []}}
 """
 
 

@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -298,10 +299,44 @@ def test_bad_input_gives_one_clear_line_and_a_non_zero_exit(
 
 
 @pytest.mark.slow
+class _Catalog(BaseHTTPRequestHandler):
+    """A stand-in for the seeded `catalog` dependency: a product for ids of odd length, 404
+    for the rest, so generated inputs reach both of the route's documented answers."""
+
+    def do_GET(self) -> None:
+        product_id = self.path.rsplit("/", 1)[-1]
+        if len(product_id) % 2:
+            body = json.dumps({"id": product_id, "name": "a product", "price_cents": 100})
+            self.send_response(200)
+        else:
+            body = json.dumps({"detail": "no such product"})
+            self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def catalog() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Catalog)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    service: Service, database: str, logs: Path
+    service: Service, database: str, catalog: str, logs: Path
 ) -> None:
-    """Property-based requests from the service's own OpenAPI schema, on PostgreSQL.
+    """Property-based requests from the service's own OpenAPI schema, on PostgreSQL, with
+    the seeded catalog dependency answering on loopback.
 
     Checks: no 5xx (`not_a_server_error`) and every response matches its documented schema
     (`response_schema_conformance`). Seeded, so a failure reproduces; set SCHEMATHESIS_SEED
@@ -317,6 +352,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         DATABASE_URL=database,
         KAFKA_CONSUMER_ENABLED="false",
         LOG_LEVEL="WARNING",
+        CATALOG__BASE_URL=catalog,
     )
     try:
         running.wait_live()

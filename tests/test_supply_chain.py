@@ -196,7 +196,8 @@ def test_renovate_finds_the_template_and_every_pin(service: Path, tmp_path: Path
     assert {d["depName"] for d in deps["dockerfile"]} >= {"python"}
     platform = {"fastapi", "uvicorn", "dishka", "cyclonedx-bom", "pip-audit", "pytest"}
     assert platform <= {d["depName"] for d in deps["pep621"]}
-    assert [d["depName"] for d in deps["pre-commit"]] == ["pre-commit/pre-commit-hooks"]
+    # Every pre-commit hook is `repo: local`: nothing for Renovate to pin or fetch.
+    assert "pre-commit" not in deps
 
 
 # --- SBOM and audit ------------------------------------------------------------------------

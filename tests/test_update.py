@@ -109,6 +109,85 @@ SETTINGS_FIELD = (
     '\n    # Team setting: where orders are exported.\n    export_bucket: str = "orders"\n'
 )
 README_SECTION = "\n## On call\n\nPage the orders team in #orders-oncall.\n"
+# The four extension points, used only from service-owned files (issue 12).
+EXTENSIONS = '''\
+"""The orders team's additions to the platform."""
+
+import argparse
+import asyncio
+import sys
+
+from dishka import AsyncContainer
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orders_service._platform.extensions import Extensions
+from orders_service._platform.health import CheckResult
+
+extensions = Extensions()
+TICKS: list[int] = []
+
+
+@extensions.command("count-orders", "Print how many orders there are")
+def count_orders(_args: argparse.Namespace) -> int:
+    sys.stdout.write("0 orders\\n")
+    return 0
+
+
+@extensions.background("tick")
+async def tick(_container: AsyncContainer) -> None:
+    while True:
+        TICKS.append(len(TICKS))
+        await asyncio.sleep(0.01)
+
+
+@extensions.readiness_check("orders:ledger")
+async def ledger() -> CheckResult:
+    return CheckResult("pass", observed_value="reconciled")
+
+
+class Team:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-team", b"orders")]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+extensions.middleware.append(Middleware(Team))
+'''
+EXTENSIONS_TEST = """\
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from orders_service.extensions import TICKS
+from orders_service.main import main
+
+
+def test_the_teams_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["count-orders"]) == 0
+    assert capsys.readouterr().out == "0 orders\\n"
+
+
+async def test_the_teams_task_check_and_middleware(app: FastAPI) -> None:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            while len(TICKS) < 2:
+                await asyncio.sleep(0.01)
+            response = await client.get("/readyz")
+    assert response.headers["x-team"] == "orders"
+    assert response.json()["checks"]["orders:ledger"][0]["status"] == "pass"
+    assert response.json()["checks"]["background:tick"][0]["status"] == "pass"
+"""
 
 
 BUMPED = ("aiokafka", "confluent-kafka")
@@ -174,6 +253,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _append(new_test.parent / "test_errors.py.jinja", "# changed in 1.1.0\n")
     _append(repo / "template" / "src" / "{{package_name}}" / "settings.py.jinja", "# seed 1.1\n")
     _append(repo / "template" / "README.md.jinja", "\nSeed text added in 1.1.0.\n")
+    # the composition root and the seed of the extensions change too
+    _append(repo / "template" / "src" / "{{package_name}}" / "main.py.jinja", "# root 1.1\n")
+    _append(repo / "template" / "src" / "{{package_name}}" / "extensions.py.jinja", "# 1.1\n")
     (repo / "template" / "docs").mkdir(exist_ok=True)
     (repo / "template" / "RUNBOOK.md").rename(repo / "template" / "docs" / "runbook.md")
     _edit(copier_yml, "  - RUNBOOK.md\n", "  - docs/runbook.md\n")
@@ -243,6 +325,8 @@ def customised(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     run(service, "uv", "add", "--no-sync", "idna")
     run(service, "uv", "add", "--no-sync", "--dev", "iniconfig")
     _append(pkg / "settings.py", SETTINGS_FIELD)
+    (pkg / "extensions.py").write_text(EXTENSIONS)
+    (service / "tests" / "unit" / "test_extensions.py").write_text(EXTENSIONS_TEST)
     # as the platform's contract test asks: the README's settings table follows the class
     run(service, "uv", "run", "--offline", "python", "-m",
         "orders_service._platform.settings_docs", "--write", "README.md")  # fmt: skip
@@ -302,6 +386,7 @@ def test_update_keeps_every_customisation(customised: Path) -> None:
     assert '"idna>=' in pyproject
     assert '"iniconfig>=' in pyproject
     assert 'name = "idna"' in (customised / "uv.lock").read_text()
+    assert (pkg / "extensions.py").read_text() == EXTENSIONS
     settings = (pkg / "settings.py").read_text()
     assert settings.endswith(SETTINGS_FIELD)
     assert "# seed 1.1" not in settings  # seeds of service-owned files never come back
@@ -317,6 +402,8 @@ def test_update_applies_the_template_changes(customised: Path) -> None:
     pyproject = (customised / "pyproject.toml").read_text()
     assert all(_bumped(pyproject, package) for package in BUMPED), pyproject
     assert ".coverage" in (customised / ".gitignore").read_text()
+    main_py = customised / "src" / "orders_service" / "main.py"
+    assert main_py.read_text().endswith("# root 1.1\n")
     platform_tests = customised / "tests" / "unit" / "_platform"
     assert (platform_tests / "test_template_version.py").is_file()
     assert (platform_tests / "test_errors.py").read_text().endswith("# changed in 1.1.0\n")
@@ -343,6 +430,10 @@ def test_updated_service_tests_pass(customised: Path) -> None:
     _sync(customised)
     result = run(customised, "uv", "run", "--offline", "pytest", "-q", "-p", "no:cacheprovider")
     assert "passed" in result.stdout
+    # the team's extensions (command, task, check, middleware) work after the update
+    extensions = run(customised, "uv", "run", "--offline", "pytest", "-q", "-p",
+                     "no:cacheprovider", "tests/unit/test_extensions.py")  # fmt: skip
+    assert "2 passed" in extensions.stdout, extensions.stdout
 
 
 # ---------------------------------------------------------------- plain updates, conflicts

@@ -17,7 +17,8 @@ Usage:
    replication factor 1 and the heap bounded (`--heap`). Everything else is a broker default,
    in particular `group.initial.rebalance.delay.ms` (3000 ms): tests must live with it.
 3. Prints `127.0.0.1:<port>` (the bootstrap address) on stdout once the broker answers a Kafka
-   ApiVersions request, and a one-line summary naming the version on stderr.
+   ApiVersions request, and a one-line summary naming the version on stderr. `--pid-file`
+   receives the broker process's pid (to freeze it with SIGSTOP in a test, for example).
 4. On SIGTERM or SIGINT stops the broker (SIGTERM, then SIGKILL after 30 s), removes a data
    folder it created, and exits 0. The broker's own log is `<data>/broker.log`; it is printed
    (its end) when the broker does not come up.
@@ -216,6 +217,9 @@ def main() -> int:
     parser.add_argument("--heap", default="512m", help="JVM heap (-Xms and -Xmx)")
     parser.add_argument("--data", type=Path, help="data folder (default: a fresh temporary one)")
     parser.add_argument("--fetch-only", action="store_true", help="fill the jar cache and exit")
+    parser.add_argument(
+        "--pid-file", type=Path, help="write the broker's (java's) pid here once it is up"
+    )
     args = parser.parse_args()
 
     if shutil.which("java") is None:
@@ -279,6 +283,8 @@ def main() -> int:
                 log(f"the broker did not come up (see {broker_log}):\n{tail(broker_log)}")
                 return 1
             time.sleep(0.1)
+        if args.pid_file is not None:
+            args.pid_file.write_text(f"{process.pid}\n")
         sys.stdout.write(f"127.0.0.1:{port}\n")
         sys.stdout.flush()
         log(

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_support import REQUIRE, TEST_KAFKA, ApacheKafka, why_not_apache_kafka
+from tests.kafka_support import (
+    KAFKA_VERSION,
+    REQUIRE,
+    TEST_KAFKA,
+    ApacheKafka,
+    why_not_apache_kafka,
+)
 
 LOCAL_URL = "postgresql+asyncpg://app:app@127.0.0.1:5432/app"
 
@@ -71,6 +77,16 @@ def database_url() -> str | None:
     return url
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which brokers the Kafka tests run on, or why not on Apache Kafka: one line."""
+    if os.environ.get(TEST_KAFKA):
+        return f"kafka: Apache Kafka at {TEST_KAFKA}={os.environ[TEST_KAFKA]} and the mock broker"
+    reason = why_not_apache_kafka()
+    if reason is None:
+        return f"kafka: Apache Kafka {KAFKA_VERSION} (scripts/kafka_broker.py) and the mock broker"
+    return f"kafka: the mock broker only, not Apache Kafka: {reason}"
+
+
 def say(config: pytest.Config, line: str) -> None:
     """One line in pytest's output, whatever the capture mode."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -84,22 +100,16 @@ def apache_kafka(request: pytest.FixtureRequest) -> Iterator[str | None]:
     TEST_KAFKA_BOOTSTRAP_SERVERS), or None when this machine cannot run one."""
     given = os.environ.get(TEST_KAFKA)
     if given:
-        say(request.config, f"Kafka tests: Apache Kafka at {TEST_KAFKA}={given}, and the mock")
         yield given
         return
     reason = why_not_apache_kafka()
-    if reason is not None:
+    if reason is not None:  # the session header said why, once
         if os.environ.get(REQUIRE):
             pytest.fail(f"{REQUIRE} is set, but Apache Kafka cannot run: {reason}")
-        say(request.config, f"Kafka tests: on the mock broker only: {reason}")
         yield None
         return
     broker = ApacheKafka()
-    say(
-        request.config,
-        f"Kafka tests: Apache Kafka {broker.version} at {broker.bootstrap} "
-        "(scripts/kafka_broker.py), and the mock",
-    )
+    say(request.config, f"\nkafka: Apache Kafka {broker.version} started at {broker.bootstrap}")
     os.environ[TEST_KAFKA] = broker.bootstrap
     try:
         yield broker.bootstrap

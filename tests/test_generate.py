@@ -60,7 +60,7 @@ def test_import_contracts_are_kept(service: Path) -> None:
 
 def _kafka_ids(output: str) -> set[str]:
     """The brokers the Kafka tests ran on, from pytest's verbose output."""
-    return set(re.findall(r"test_kafka\.py::\w+\[(\w+)\] PASSED", output))
+    return set(re.findall(r"integration/_platform/test_kafka\.py::\w+\[(\w+)\] PASSED", output))
 
 
 def test_own_test_suite_passes(service: Path, apache_kafka: str | None) -> None:

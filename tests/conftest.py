@@ -6,7 +6,13 @@ Generated services' integration tests need a PostgreSQL URL. It is found in this
    `app`/`app` are created once);
 3. otherwise nothing: the generated services' own fixtures then try testcontainers, and skip
    with a message saying what to set when Docker is not there either.
-The URL is exported so every generated service's `uv run pytest` sees it.
+The URL is exported so every generated service's `uv run pytest` sees it. (Without it, the
+generated services' own fixtures use testcontainers or an embedded PostgreSQL 18.)
+
+Generated services' Kafka tests run on the mock broker and, where `TEST_KAFKA_BOOTSTRAP_SERVERS`
+is set, on that Apache Kafka too. The `apache_kafka` fixture sets it for the tests that run
+generated suites: the broker `.ci/run` exported, else one started here with
+scripts/kafka_broker.py (tests/kafka_support.py), else (no Java) none, said once in one line.
 """
 
 from __future__ import annotations
@@ -15,9 +21,18 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.kafka_support import (
+    KAFKA_VERSION,
+    REQUIRE,
+    TEST_KAFKA,
+    ApacheKafka,
+    why_not_apache_kafka,
+)
 
 LOCAL_URL = "postgresql+asyncpg://app:app@127.0.0.1:5432/app"
 
@@ -60,3 +75,44 @@ def database_url() -> str | None:
     if url:
         os.environ["TEST_DATABASE_URL"] = url
     return url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which brokers the Kafka tests run on, or why not on Apache Kafka: one line."""
+    if os.environ.get(TEST_KAFKA):
+        return f"kafka: Apache Kafka at {TEST_KAFKA}={os.environ[TEST_KAFKA]} and the mock broker"
+    reason = why_not_apache_kafka()
+    if reason is None:
+        return f"kafka: Apache Kafka {KAFKA_VERSION} (scripts/kafka_broker.py) and the mock broker"
+    return f"kafka: the mock broker only, not Apache Kafka: {reason}"
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """One line in pytest's output, whatever the capture mode."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The bootstrap of an Apache Kafka broker for generated suites (exported as
+    TEST_KAFKA_BOOTSTRAP_SERVERS), or None when this machine cannot run one."""
+    given = os.environ.get(TEST_KAFKA)
+    if given:
+        yield given
+        return
+    reason = why_not_apache_kafka()
+    if reason is not None:  # the session header said why, once
+        if os.environ.get(REQUIRE):
+            pytest.fail(f"{REQUIRE} is set, but Apache Kafka cannot run: {reason}")
+        yield None
+        return
+    broker = ApacheKafka()
+    say(request.config, f"\nkafka: Apache Kafka {broker.version} started at {broker.bootstrap}")
+    os.environ[TEST_KAFKA] = broker.bootstrap
+    try:
+        yield broker.bootstrap
+    finally:
+        del os.environ[TEST_KAFKA]
+        broker.close()

@@ -4,6 +4,8 @@
 aiokafka, asyncpg and the service's own envelope code). Every command prints one JSON
 object on its last line of stdout.
 
+- `topics`: creates the topic and its dead-letter topic (`--partitions`, default 4) with the
+  admin API, for a broker without automatic topic creation (Apache Kafka as in production).
 - `produce`: a deterministic stream of `item.imported` events: unique good events,
   duplicates (the same business event again: same deterministic id, new envelope time) and
   poison records (half not JSON at all, half a valid envelope whose payload fails
@@ -27,6 +29,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 EVENT_TYPE = "item.imported"
 
@@ -58,6 +61,17 @@ def plan(total: int, duplicate_rate: float, poison_rate: float, seed: int) -> li
         else:
             stream.append({"kind": "poison", "variant": "not-json" if i % 2 else "invalid"})
     return stream
+
+
+async def topics(args: argparse.Namespace) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=args.bootstrap)
+    await admin.start()
+    try:
+        names = [args.topic, args.topic + args.dlq_suffix]
+        await admin.create_topics([NewTopic(name, args.partitions, 1) for name in names])
+    finally:
+        await admin.close()
+    out({"created": names, "partitions": args.partitions})
 
 
 async def produce(args: argparse.Namespace) -> None:
@@ -223,7 +237,7 @@ async def verify(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("produce", "progress", "wait", "verify"):
+    for name in ("topics", "produce", "progress", "wait", "verify"):
         p = sub.add_parser(name)
         p.add_argument("--package", required=True)
         p.add_argument("--bootstrap", required=True)
@@ -237,8 +251,11 @@ def main() -> int:
         p.add_argument("--seed", type=int, default=7)
         p.add_argument("--timeout", type=float, default=300)
         p.add_argument("--interval", type=float, default=1.0)
+        p.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args()
-    if args.command == "produce":
+    if args.command == "topics":
+        asyncio.run(topics(args))
+    elif args.command == "produce":
         asyncio.run(produce(args))
     elif args.command == "progress":
         out(asyncio.run(progress(args)))

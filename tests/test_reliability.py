@@ -6,8 +6,11 @@ process of its own, PostgreSQL behind a TCP proxy we can cut). Nothing here is t
 assertions are about outcomes (exit codes, messages, rows, offsets), never durations.
 
 Infrastructure: PostgreSQL from TEST_DATABASE_URL (tests/conftest.py starts the Debian
-cluster when it can); the Kafka-protocol broker is librdkafka's mock cluster, started with
-the generated service's own Python (its dev group has confluent-kafka).
+cluster when it can). Each Kafka scenario runs twice, each time on a broker of its own in a
+process of its own (so it can be frozen): Apache Kafka (scripts/kafka_broker.py, topics created
+with the admin API, automatic creation off) and librdkafka's mock cluster (started with the
+generated service's own Python, whose dev group has confluent-kafka). Without Java, on the
+mock only (the session header says so).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.kafka_support import ApacheKafka, why_not_apache_kafka
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
@@ -394,7 +399,7 @@ def _has_kafka_and_db(service: Service) -> bool:
     return (platform / "kafka").is_dir() and (platform / "db").is_dir()
 
 
-class Broker:
+class MockBroker:
     """The mock Kafka cluster in a process of its own (so it can be frozen or killed)."""
 
     def __init__(self, service: Service, topics: list[str]) -> None:
@@ -490,6 +495,10 @@ class TcpProxy:
         self._thread.join(10)
 
 
+Broker = ApacheKafka | MockBroker
+BROKERS = ["apache", "mock"] if why_not_apache_kafka() is None else ["mock"]
+
+
 @dataclass
 class Stream:
     """One scenario's stream: its topic, group, database, broker and the produced plan."""
@@ -572,11 +581,12 @@ class Stream:
         return final
 
 
-@pytest.fixture
+@pytest.fixture(params=BROKERS)
 def stream_factory(
     service: Service, database: str, logs: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[int], Stream]]:
-    """Migrate the database, start a broker, produce a stream of `total` events."""
+    """Migrate the database, start a broker (Apache Kafka or the mock, one per parameter),
+    produce a stream of `total` events."""
     if not _has_kafka_and_db(service):
         pytest.skip("needs a service generated with the database and Kafka")
     brokers: list[Broker] = []
@@ -588,9 +598,16 @@ def stream_factory(
         assert migrated.returncode == 0, migrated.stderr[-2000:]
         name = re.sub(r"\W", "-", request.node.name)[:40]
         topic = f"rel.{name}"
-        broker = Broker(service, [topic, topic + ".dlq"])
-        brokers.append(broker)
-        stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
+        broker: Broker
+        if request.param == "apache":
+            broker = ApacheKafka()
+            brokers.append(broker)
+            stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
+            stream.driver("topics")  # automatic topic creation is off, as in production
+        else:
+            broker = MockBroker(service, [topic, topic + ".dlq"])
+            brokers.append(broker)
+            stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
         stream.plan = stream.driver("produce", "--total", str(total))
         assert stream.plan["total"] == total
         return stream

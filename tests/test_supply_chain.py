@@ -27,6 +27,7 @@ import yaml
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
+from tests.kafka_support import KAFKA_VERSION
 from tests.support import env, run
 from tests.test_generate import COMBINATIONS
 
@@ -139,6 +140,35 @@ def test_actions_are_pinned_by_commit_hash_with_the_version_in_a_comment(service
                 pins.setdefault(uses.group(1).split("@")[0], set()).add(uses.group(1))
     assert {"actions/checkout", "actions/setup-python", "astral-sh/setup-uv"} <= set(pins)
     assert all(len(p) == 1 for p in pins.values()), f"one action, several pins: {pins}"
+
+
+def test_ci_compose_and_testcontainers_run_the_same_apache_kafka(service: Path) -> None:
+    """One Apache Kafka image everywhere a generated service meets Kafka, and the version the
+    template's own tests run (scripts/kafka_broker.py)."""
+    if not (service / "tests/_platform/kafka.py").exists():
+        assert "apache/kafka" not in (service / ".github/workflows/ci.yml").read_text()
+        return
+    workflow = yaml.safe_load((service / ".github/workflows/ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+    compose = yaml.safe_load((service / "compose.yaml").read_text())
+    fixture = re.search(
+        r'^KAFKA_IMAGE = "([^"]+)"', (service / "tests/_platform/kafka.py").read_text(), re.M
+    )
+    assert fixture is not None
+    images = {
+        job["services"]["kafka"]["image"],
+        compose["services"]["kafka"]["image"],
+        compose["services"]["kafka-topics"]["image"],
+        fixture.group(1),
+    }
+    assert images == {f"apache/kafka:{KAFKA_VERSION}"}
+    assert job["env"]["TEST_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
+    kafka_env = job["services"]["kafka"]["env"]
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert compose["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    names = [step.get("name", "") for step in job["steps"]]
+    topics = names.index("Kafka topics (the service's; the tests create their own)")
+    assert topics < [step.get("run") for step in job["steps"]].index("uv run pytest")
 
 
 # --- Renovate ------------------------------------------------------------------------------

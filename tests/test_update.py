@@ -426,7 +426,7 @@ def test_drift_check_reports_only_the_deleted_template_file(customised: Path) ->
     assert result.stdout.splitlines()[1:] == ["  missing compose.yaml"]
 
 
-def test_updated_service_tests_pass(customised: Path) -> None:
+def test_updated_service_tests_pass(customised: Path, apache_kafka: str | None) -> None:
     _sync(customised)
     result = run(customised, "uv", "run", "--offline", "pytest", "-q", "-p", "no:cacheprovider")
     assert "passed" in result.stdout

@@ -191,7 +191,7 @@ async def test_the_teams_task_check_and_middleware(app: FastAPI) -> None:
 
 
 BUMPED = ("aiokafka", "confluent-kafka")
-_SPEC = r'"{package}>=(?P<version>[0-9.]+)",'
+_SPEC = r'"{package}(?:\[[a-z0-9,]+\])?>=(?P<version>[0-9.]+)",'
 
 
 def _bump(pyproject: Path, package: str) -> None:

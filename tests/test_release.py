@@ -12,6 +12,8 @@ import pytest
 from tests.update_support import commit_all, copy_working_tree, git, run
 
 ENTRY = "**What changes in a service**\n\n- A paragraph.\n\n**Team action**: none.\n"
+# What the section says right after a release (whatever the repository's CHANGELOG holds now).
+EMPTY = "Nothing yet. (Write here, in the same two headings, as you change the template.)\n"
 
 
 @pytest.fixture
@@ -57,7 +59,8 @@ def test_release_bumps_dates_and_tags(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "version", "message"),
     [
-        (None, "0.2.0", "the Unreleased section of CHANGELOG.md is empty"),
+        (EMPTY, "0.2.0", "the Unreleased section of CHANGELOG.md is empty"),
+        ("", "0.2.0", "the Unreleased section of CHANGELOG.md is empty"),
         ("- something\n", "0.2.0", "does not say whether teams act"),
         (ENTRY, "0.1.0", "0.1.0 is not newer than 0.1.0"),
         (ENTRY, "v0.2.0", "write the version canonically: 0.2.0"),
@@ -65,10 +68,9 @@ def test_release_bumps_dates_and_tags(repo: Path) -> None:
     ],
 )
 def test_release_refuses_in_one_line_and_changes_nothing(
-    repo: Path, entry: str | None, version: str, message: str
+    repo: Path, entry: str, version: str, message: str
 ) -> None:
-    if entry is not None:
-        _unreleased(repo, entry)
+    _unreleased(repo, entry)
     head = git(repo, "rev-parse", "HEAD")
     code, _, err = _release(repo, version)
     assert code == 2

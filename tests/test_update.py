@@ -448,9 +448,9 @@ def test_uncustomised_update_equals_a_fresh_copy(template: Path, tmp_path: Path)
     updated_tree, fresh_tree = tree(updated), tree(fresh)
     assert sorted(updated_tree) == sorted(fresh_tree)
     differ = [name for name in fresh_tree if updated_tree[name] != fresh_tree[name]]
-    # Equal everywhere but in the two service-owned seeds that 1.1.0 changed: by design a
+    # Equal everywhere but in the three service-owned seeds that 1.1.0 changed: by design a
     # seed is written once and then belongs to the team, even when the team never edited it.
-    assert differ == ["README.md", "src/plain_svc/settings.py"]
+    assert differ == ["README.md", "src/plain_svc/extensions.py", "src/plain_svc/settings.py"]
 
 
 def test_real_conflict_is_listed_and_refused_by_the_installed_hook(
@@ -551,7 +551,12 @@ def test_preview_lists_exactly_what_the_update_changes(
     assert git(service, "branch", "--list", "template-update/*") == ""
     assert row["conflicts"] == [".gitignore"]
     # 1.1.0 changed two seeds and moved RUNBOOK.md to a new seed path; updates never write them
-    assert row["newer_seeds"] == ["README.md", "docs/runbook.md", "src/preview_svc/settings.py"]
+    assert row["newer_seeds"] == [
+        "README.md",
+        "docs/runbook.md",
+        "src/preview_svc/extensions.py",
+        "src/preview_svc/settings.py",
+    ]
     assert fleet(["update", str(service.parent), "--all", "--to", V2]) == 1  # a conflict
     branch = f"template-update/{V2}"
     changed = git(service, "diff", "--name-status", "--no-renames", f"main..{branch}")

@@ -381,6 +381,10 @@ tests:
         values: '60x20'
       - series: 'outbound_circuit_breaker_state{{job="svc", instance="a:1", dependency="catalog"}}'
         values: '2 2 1 2 2 1 2 2 2'
+      - series: 'kafka_consumer_dead_letter_failures_total{{job="svc", instance="a:1", topic="o"}}'
+        values: '0+1x20'
+      - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
+        values: '0 0 1x20'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
         values: '0+30x40'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="2xx"}}'
@@ -411,6 +415,16 @@ tests:
         exp_alerts:
           - exp_labels: {{severity: page, job: svc, instance: "a:1"}}
             exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkaconsumerloopstalled"}}
+      - eval_time: 8m
+        alertname: KafkaDeadLetterPublishFailing
+        exp_alerts:
+          - exp_labels: {{severity: page, job: svc, topic: o}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkadeadletterpublishfailing"}}
+      - eval_time: 5m
+        alertname: KafkaConsumerOffsetReset
+        exp_alerts:
+          - exp_labels: {{severity: ticket, job: svc, topic: o}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkaconsumeroffsetreset"}}
       - eval_time: 6m
         alertname: DependencyCircuitOpen
         exp_alerts:
@@ -436,6 +450,10 @@ tests:
         values: '3x40'
       - series: 'kafka_consumer_last_poll_timestamp_seconds{{job="svc", instance="a:1"}}'
         values: '0+60x40'
+      - series: 'kafka_consumer_dead_letter_failures_total{{job="svc", instance="a:1", topic="o"}}'
+        values: '2x40'
+      - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
+        values: '1x40'
       - series: 'outbound_circuit_breaker_state{{job="svc", instance="a:1", dependency="catalog"}}'
         values: '0 0 2 2 1 0x35'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
@@ -448,6 +466,8 @@ tests:
       - {{eval_time: 35m, alertname: KafkaConsumerLagGrowing, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaMessagesDeadLettered, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaConsumerLoopStalled, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: KafkaDeadLetterPublishFailing, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: KafkaConsumerOffsetReset, exp_alerts: []}}
       - {{eval_time: 4m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyErrorRateHigh, exp_alerts: []}}

@@ -8,8 +8,9 @@ object on its last line of stdout.
   admin API, for a broker without automatic topic creation (Apache Kafka as in production).
 - `produce`: a deterministic stream of `item.imported` events: unique good events,
   duplicates (the same business event again: same deterministic id, new envelope time) and
-  poison records (half not JSON at all, half a valid envelope whose payload fails
-  validation). Prints the plan: the expected names, the poison positions, the counts.
+  poison records (in turn: not JSON at all, a valid envelope whose payload fails
+  validation, a valid event carrying another event's id, a record just under 1 MiB).
+  Prints the plan: the expected names, the poison positions, the counts.
 - `progress`: committed offsets of a group against the topic's end offsets, and rows.
 - `wait`: polls `progress` until the group has committed every offset (or times out).
 - `verify`: the final state: item names, inbox rows, dead-letter records and their headers,
@@ -39,6 +40,13 @@ def out(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+# not-json: not an envelope; invalid: a payload that fails validation; forged-id: a valid
+# event carrying another event's id; oversize: just under the producer's 1 MiB limit, so its
+# dead-letter copy (with `dlt.*` headers) must be cut to fit.
+POISON = ("not-json", "invalid", "forged-id", "oversize")
+OVERSIZE_BYTES = 1_048_000
+
+
 def plan(total: int, duplicate_rate: float, poison_rate: float, seed: int) -> list[dict[str, Any]]:
     """The stream, in order: {"kind": good|duplicate|poison, "name": ..., "poison": ...}."""
     rng = random.Random(seed)  # noqa: S311 - a test plan, not cryptography
@@ -59,7 +67,7 @@ def plan(total: int, duplicate_rate: float, poison_rate: float, seed: int) -> li
         elif kind == "duplicate":
             stream.append({"kind": "duplicate", "name": rng.choice(names)})
         else:
-            stream.append({"kind": "poison", "variant": "not-json" if i % 2 else "invalid"})
+            stream.append({"kind": "poison", "variant": POISON[i % len(POISON)]})
     return stream
 
 
@@ -87,6 +95,16 @@ async def produce(args: argparse.Namespace) -> None:
             if item["kind"] == "poison":
                 if item["variant"] == "not-json":
                     value = b"\x00 not an envelope %d" % i
+                elif item["variant"] == "oversize":
+                    value = (b"\x00 oversize %d " % i).ljust(OVERSIZE_BYTES, b"x")
+                elif item["variant"] == "forged-id":
+                    genuine = envelope.make_envelope(
+                        EVENT_TYPE, {"name": f"forged-{i}", "description": ""}, source="driver"
+                    )
+                    forged = envelope.make_envelope(
+                        EVENT_TYPE, {"name": f"forgery-{i}", "description": ""}, source="driver"
+                    )
+                    value = envelope.encode(forged.model_copy(update={"id": genuine.id}))
                 else:
                     bad = envelope.make_envelope(
                         EVENT_TYPE, {"name": "", "description": f"poison {i}"}, source="driver"

@@ -15,7 +15,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 # Namespace of event ids; fixed forever, changing it changes every id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1b5e-5d0a-4f37-9a43-2b5f0c7c8e11")
-CORRELATION_ID_HEADER = "x-correlation-id"
 EVENT_TYPE_HEADER = "x-event-type"
 
 

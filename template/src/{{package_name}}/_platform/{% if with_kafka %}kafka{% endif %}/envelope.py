@@ -18,20 +18,6 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1c1b5e-5d0a-4f37-9a43-2b5f0c7c8e11")
 CORRELATION_ID_HEADER = "x-correlation-id"
 EVENT_TYPE_HEADER = "x-event-type"
 
-# Headers of a dead-letter record, next to the original record's own headers: processing.py
-# writes them, deadletters.py reads them and marks a replayed record (it drops every header
-# with the prefix before replaying, so a record dead-lettered again carries one set).
-DEAD_LETTER_HEADER_PREFIX = "dlt."
-ORIGINAL_TOPIC_HEADER = DEAD_LETTER_HEADER_PREFIX + "original.topic"
-ORIGINAL_PARTITION_HEADER = DEAD_LETTER_HEADER_PREFIX + "original.partition"
-ORIGINAL_OFFSET_HEADER = DEAD_LETTER_HEADER_PREFIX + "original.offset"
-ERROR_TYPE_HEADER = DEAD_LETTER_HEADER_PREFIX + "error.type"
-ERROR_MESSAGE_HEADER = DEAD_LETTER_HEADER_PREFIX + "error.message"
-ATTEMPTS_HEADER = DEAD_LETTER_HEADER_PREFIX + "attempts"
-# On a replayed record: `<dead-letter topic>/<partition>/<offset>` it came from, and when.
-REPLAYED_FROM_HEADER = DEAD_LETTER_HEADER_PREFIX + "replayed.from"
-REPLAYED_AT_HEADER = DEAD_LETTER_HEADER_PREFIX + "replayed.at"
-
 
 class Envelope(BaseModel):
     """Version 1 of the envelope. Unknown fields are ignored so producers can add some."""

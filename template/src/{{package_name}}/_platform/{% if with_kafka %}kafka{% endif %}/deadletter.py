@@ -24,6 +24,10 @@ TRUNCATED = "dlt.truncated"
 ERROR_TYPE = "dlt.error.type"
 ERROR_MESSAGE = "dlt.error.message"
 ATTEMPTS = "dlt.attempts"
+# Set by `dead-letters replay` (deadletter_tool.py) on the copy it publishes to the original
+# topic: `<dead-letter topic>/<partition>/<offset>` it came from, and when (ISO 8601, UTC).
+REPLAYED_FROM = "dlt.replayed.from"
+REPLAYED_AT = "dlt.replayed.at"
 
 MAX_ERROR_TEXT = 1000
 # Room for the record framing (lengths, varints, timestamps) besides keys and values.

@@ -36,6 +36,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} ms"
     if unit == "us":
         return f"{value:.0f} µs"
+    if unit == "x":
+        return f"{value:.2f} x"
     return f"{value:,.0f} {unit}"
 
 

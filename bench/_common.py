@@ -126,6 +126,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} ms"
     if unit == "us":
         return f"{value:.0f} us"
+    if unit == "x":
+        return f"{value:.2f} x"
     return f"{value:,.0f} {unit}"
 
 
@@ -232,11 +234,16 @@ def copy_working_tree(dst: Path) -> Path:
     return dst
 
 
-def generate(dst: Path, answers: dict[str, str] | None = None, sync: bool = True) -> Path:
-    """`copier copy --defaults` of the working tree into dst, then `uv sync` there."""
+def generate(
+    dst: Path, answers: dict[str, str] | None = None, sync: bool = True, vcs_ref: str | None = None
+) -> Path:
+    """`copier copy --defaults` of the working tree (or of the commit `vcs_ref`) into dst, then
+    `uv sync` there."""
     data: list[str] = []
     for key, value in (answers or {}).items():
         data += ["--data", f"{key}={value}"]
+    if vcs_ref:
+        data += ["--vcs-ref", vcs_ref]
     run(["copier", "copy", "--trust", "--defaults", "--quiet", *data, REPO_ROOT, dst])
     if sync:
         run(["uv", "sync", "--quiet"], cwd=dst)

@@ -33,6 +33,7 @@ def layers(package: str) -> dict[str, Any]:
     health_mod = importlib.import_module(f"{package}._platform.health")
     metrics_mod = importlib.import_module(f"{package}._platform.metrics")
     middleware_mod = importlib.import_module(f"{package}._platform.middleware")
+    outbound_mod = importlib.import_module(f"{package}._platform.outbound.registry")
     dishka_fastapi = importlib.import_module("dishka.integrations.fastapi")
     settings = settings_mod.Settings(_env_file=None)
 
@@ -57,7 +58,9 @@ def layers(package: str) -> dict[str, Any]:
         app = FastAPI()
         app.router.routes.extend(health_mod.health_routes(health, "b", "1"))
         if dishka:
-            dishka_fastapi.setup_dishka(main.build_container(settings, metrics, health), app)
+            outbound = outbound_mod.OutboundClients(settings, metrics)
+            container = main.build_container(settings, metrics, health, outbound=outbound)
+            dishka_fastapi.setup_dishka(container, app)
         if middleware:
             app.add_middleware(middleware_mod.ObservabilityMiddleware, metrics=metrics)
         return app

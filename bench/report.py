@@ -36,6 +36,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} ms"
     if unit == "us":
         return f"{value:.0f} µs"
+    if unit == "x":
+        return f"{value:.2f} x"
     return f"{value:,.0f} {unit}"
 
 
@@ -66,7 +68,7 @@ def chart(documents: dict[str, dict[str, Any]]) -> list[str]:
     picks = [
         ("consumer_overhead", "ratio generated (WARNING) / plain", "Consumer, no-op"),
         ("consumer_db", "ratio generated / plain", "Consumer + PostgreSQL"),
-        ("http_overhead", "ratio service / bare", "HTTP /livez"),
+        ("http_overhead", "ratio service / bare Starlette", "HTTP /livez, served"),
     ]
     labels, values = [], []
     for name, figure_name, label in picks:
@@ -83,12 +85,33 @@ def chart(documents: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "```mermaid",
         "xychart-beta",
-        '    title "Generated service as % of the raw library (targets: consumer 85, HTTP 70)"',
+        '    title "Generated service as % of the raw library (targets: consumer 85, HTTP 35)"',
         f"    x-axis [{quoted}]",
         '    y-axis "% of raw library throughput" 0 --> 100',
         f"    bar {values}",
         "```",
     ]
+
+
+def served_profiles(profiles: list[dict[str, Any]]) -> list[str]:
+    """Where the served service's CPU goes under wrk (py-spy), one column per version."""
+    profiles = [p for p in profiles if p.get("categories")]
+    if not profiles:
+        return []
+    shares = [{r["category"]: r["pct"] for r in p["categories"]} for p in profiles]
+    names = list(dict.fromkeys(c for share in shares for c in share))
+    heads = " | ".join(f"{p['label']} ({p['samples']} samples)" for p in profiles)
+    lines = [
+        "Where the served service's CPU goes under `wrk` (py-spy, deepest frame that is not "
+        "event-loop plumbing):",
+        "",
+        f"| Category | {heads} |",
+        "|---|" + "---|" * len(profiles),
+    ]
+    for name in names:
+        cells = " | ".join(f"{share.get(name, 0.0)} %" for share in shares)
+        lines.append(f"| {name} | {cells} |")
+    return [*lines, ""]
 
 
 def render() -> str:
@@ -126,13 +149,15 @@ def render() -> str:
         ]
         if doc.get("layers"):
             out += [
-                "In-process CPU per `/livez` request, layer by layer (`bench/asgi_layers.py`):",
+                "In-process CPU per `/livez` request, no server: the peers (`bench/http_peers.py`)"
+                " and the service's stack layer by layer (`bench/asgi_layers.py`):",
                 "",
                 "| Stack | Median | Min - max | Runs | Target | Met |",
                 "|---|---|---|---|---|---|",
                 *figure_rows(doc["layers"]),
                 "",
             ]
+        out += served_profiles(doc.get("served_profiles") or [])
         profile = doc.get("profile")
         if isinstance(profile, dict) and profile:
             out += [

@@ -273,6 +273,24 @@ CLI_CASES = [
     ("port not a number", ["serve"], {"HTTP_PORT": "abc"}, "HTTP_PORT"),
     ("port out of range", ["serve"], {"HTTP_PORT": "70000"}, "HTTP_PORT"),
     ("log level unknown", ["check-config"], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    # Incoherent or loosely written values (issue 13): refused by check-config and serve alike.
+    ("infinite shutdown timeout", ["serve"], {"SHUTDOWN_TIMEOUT_SECONDS": "inf"}, "SHUTDOWN"),
+    ("port with a separator", ["check-config"], {"HTTP_PORT": "8_080"}, "HTTP_PORT"),
+    ("port with a point", ["serve"], {"HTTP_PORT": "8080.0"}, "HTTP_PORT"),
+    (
+        "backoff start above its maximum",
+        ["check-config"],
+        {"BACKOFF_INITIAL_SECONDS": "100", "BACKOFF_MAX_SECONDS": "1"},
+        "BACKOFF_MAX_SECONDS",
+    ),
+    (
+        "heartbeat not below a third of the session",
+        ["serve"],
+        {"KAFKA_HEARTBEAT_INTERVAL_SECONDS": "20", "KAFKA_SESSION_TIMEOUT_SECONDS": "5"},
+        "KAFKA_HEARTBEAT_INTERVAL_SECONDS",
+    ),
+    ("topic name with a blank", ["check-config"], {"KAFKA_TOPICS": "a b"}, "KAFKA_TOPICS"),
+    ("topic name with a slash", ["serve"], {"KAFKA_TOPICS": "c/d"}, "KAFKA_TOPICS"),
 ]
 
 

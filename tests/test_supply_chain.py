@@ -171,6 +171,29 @@ def test_ci_compose_and_testcontainers_run_the_same_apache_kafka(service: Path) 
     assert topics < [step.get("run") for step in job["steps"]].index("uv run pytest")
 
 
+def test_compose_publishes_on_loopback_with_credentials_from_dotenv(service: Path) -> None:
+    """Nothing of the local stack is reachable from the network, and no password is written
+    in compose.yaml: each comes from `.env` (required), and `.env.example` names it."""
+    text = (service / "compose.yaml").read_text()
+    compose = yaml.safe_load(text)["services"]
+    published = [port for item in compose.values() for port in item.get("ports", [])]
+    assert published
+    assert all(str(port).startswith("127.0.0.1:") for port in published), published
+    example = (service / ".env.example").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    assert "GRAFANA_ADMIN_PASSWORD" in required
+    assert ("POSTGRES_PASSWORD" in required) == ("postgres" in compose)
+    for variable in required:
+        assert re.search(rf"^{variable}=$", example, re.M), f".env.example lacks {variable}="
+    for item in compose.values():
+        environment = item.get("environment", {})
+        for key, value in environment.items():
+            if "PASSWORD" in key:
+                assert str(value).startswith("${"), f"{key} is written in compose.yaml"
+    assert "app:app@" not in text
+    assert "GF_SECURITY_ADMIN_PASSWORD" in compose["grafana"]["environment"]
+
+
 # --- Renovate ------------------------------------------------------------------------------
 
 

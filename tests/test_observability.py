@@ -346,6 +346,7 @@ def test_prometheus_loads_and_evaluates_every_alert_rule(prometheus: str) -> Non
         "HttpErrorRateHigh",
         "KafkaConsumerLagGrowing",
         "KafkaMessagesDeadLettered",
+        "KafkaRecordsSkipped",
         "KafkaConsumerLoopStalled",
         "DependencyCircuitOpen",
         "DependencyErrorRateHigh",
@@ -385,6 +386,8 @@ tests:
         values: '0+1x20'
       - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
         values: '0 0 1x20'
+      - series: 'kafka_consumer_messages_total{{job="svc", instance="a:1", topic="o", outcome="skipped"}}'
+        values: '0 0 0 2x20'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
         values: '0+30x40'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="2xx"}}'
@@ -425,6 +428,11 @@ tests:
         exp_alerts:
           - exp_labels: {{severity: ticket, job: svc, topic: o}}
             exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkaconsumeroffsetreset"}}
+      - eval_time: 5m
+        alertname: KafkaRecordsSkipped
+        exp_alerts:
+          - exp_labels: {{severity: ticket, job: svc, topic: o}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkarecordsskipped"}}
       - eval_time: 6m
         alertname: DependencyCircuitOpen
         exp_alerts:
@@ -454,6 +462,8 @@ tests:
         values: '2x40'
       - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
         values: '1x40'
+      - series: 'kafka_consumer_messages_total{{job="svc", instance="a:1", topic="o", outcome="skipped"}}'
+        values: '0x40'
       - series: 'outbound_circuit_breaker_state{{job="svc", instance="a:1", dependency="catalog"}}'
         values: '0 0 2 2 1 0x35'
       - series: 'outbound_requests_total{{job="svc", instance="a:1", dependency="catalog", method="GET", status_class="error"}}'
@@ -468,6 +478,7 @@ tests:
       - {{eval_time: 35m, alertname: KafkaConsumerLoopStalled, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaDeadLetterPublishFailing, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaConsumerOffsetReset, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: KafkaRecordsSkipped, exp_alerts: []}}
       - {{eval_time: 4m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyErrorRateHigh, exp_alerts: []}}

@@ -24,6 +24,7 @@ ORDER = [
     ("http_overhead", "4", "bench/http_overhead.py"),
     ("startup", "5", "bench/startup.py"),
     ("suite", "6", "bench/suite.py"),
+    ("readiness_burst", "7", "bench/readiness_burst.py"),
 ]
 
 

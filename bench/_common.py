@@ -15,14 +15,11 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +36,11 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://app:app@127.0.0.1:5432/app")
+
+# Ports and HTTP status come from the template repo's one harness (tests/support.py).
+sys.path.insert(0, str(REPO_ROOT))
+from tests.support import free_port as free_port  # noqa: E402
+from tests.support import http_status as http_status  # noqa: E402
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -270,22 +272,6 @@ def env_prefix(project: Path) -> str:
 
 
 # --- processes and ports --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def http_status(url: str, timeout: float = 1.0) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.005) -> float:

@@ -1,9 +1,13 @@
-"""Subprocess helpers shared by the template tests that run generated services."""
+"""Helpers shared by the template tests and the benchmarks that run generated services:
+subprocesses, loopback ports, HTTP status."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 
@@ -36,3 +40,21 @@ def run(
             f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
         )
     return result
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The status of `GET url`, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return None

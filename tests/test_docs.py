@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -224,12 +223,6 @@ def commands(block: str) -> list[str]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Runner:
     root: Path
@@ -352,11 +345,11 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
     tag(template, "0.1.0")
     root = tmp_path / "work"
     root.mkdir()
-    port = _free_port()
+    port = support.free_port()
     env = _env(
         TEMPLATE=str(template),
         BOOKSHOP_HTTP_PORT=str(port),
-        BOOKSHOP_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_free_port()}",
+        BOOKSHOP_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{support.free_port()}",
         BOOKSHOP_LOG_FORMAT="json",
     )
     env.pop("TEST_DATABASE_URL", None)  # the tutorial runs only unit, HTTP and contract tests

@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import env, run
+from tests.support import env, free_port, run
 
 NAME = "obs-svc"
 PREFIX = "OBS_SVC_"
@@ -34,12 +33,6 @@ needs_prometheus = pytest.mark.skipif(
     reason="the Debian package `prometheus` (prometheus, promtool) is not installed: "
     "apt-get install prometheus",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, str]:
@@ -113,14 +106,14 @@ def bare(copie_session: Any) -> Path:
 def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service on a free port. With Kafka it runs `dev` (an in-process Kafka-protocol
     broker and SQLite) and handles one published event, so every consumer metric has samples."""
-    port, kafka_port = _free_port(), _free_port()
+    port, kafka_port = free_port(), free_port()
     service_env = env(
         **{
             f"{PREFIX}HTTP_PORT": str(port),
             f"{PREFIX}KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
             f"{PREFIX}DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/obs.db",
             f"{PREFIX}LOG_FORMAT": "json",
-            f"{PREFIX}CATALOG__BASE_URL": f"http://127.0.0.1:{_free_port()}",  # nothing there
+            f"{PREFIX}CATALOG__BASE_URL": f"http://127.0.0.1:{free_port()}",  # nothing there
         }
     )
     answers = (service / ".copier-answers.yml").read_text()
@@ -173,7 +166,7 @@ def prometheus(
 ) -> Iterator[str]:
     assert PROMETHEUS is not None
     folder = tmp_path_factory.mktemp("prometheus")
-    port = _free_port()
+    port = free_port()
     config = {
         "global": {
             "scrape_interval": "1s",

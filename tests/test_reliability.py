@@ -21,14 +21,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +35,7 @@ from typing import Any
 import pytest
 
 from tests.kafka_support import ApacheKafka, why_not_apache_kafka
+from tests.support import free_port, http_status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
@@ -157,22 +155,6 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
     base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     yield f"{base}/{name}"
     psql(f'drop database if exists "{name}" with (force)')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 def eventually(condition: object, within: float, what: str, interval: float = 0.1) -> None:

@@ -9,8 +9,11 @@ object on its last line of stdout.
 - `produce`: a deterministic stream of `item.imported` events: unique good events,
   duplicates (the same business event again: same deterministic id, new envelope time) and
   poison records (in turn: not JSON at all, a valid envelope whose payload fails
-  validation, a valid event carrying another event's id, a record just under 1 MiB).
-  Prints the plan: the expected names, the poison positions, the counts.
+  validation, a valid event carrying another event's id, a record just under 1 MiB, a
+  record whose header key is not UTF-8). The good events and duplicates are spread over
+  every compression codec a producer may choose (none, gzip, snappy, lz4, zstd): they are
+  not poison and must be applied like the rest. Prints the plan: the expected names, the
+  poison positions, the counts.
 - `progress`: committed offsets of a group against the topic's end offsets, and rows.
 - `wait`: polls `progress` until the group has committed every offset (or times out).
 - `verify`: the final state: item names, inbox rows, dead-letter records and their headers,
@@ -31,6 +34,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.producer import message_accumulator
+from aiokafka.producer import producer as producer_module
+from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 
 EVENT_TYPE = "item.imported"
 
@@ -42,9 +48,40 @@ def out(document: dict[str, Any]) -> None:
 
 # not-json: not an envelope; invalid: a payload that fails validation; forged-id: a valid
 # event carrying another event's id; oversize: just under the producer's 1 MiB limit, so its
-# dead-letter copy (with `dlt.*` headers) must be cut to fit.
-POISON = ("not-json", "invalid", "forged-id", "oversize")
+# dead-letter copy (with `dlt.*` headers) must be cut to fit; bad-header: a good envelope
+# whose header key is not UTF-8, which aiokafka's consumer cannot decode (its batch fails as
+# a whole, so it goes in a batch of its own and the consumer parks a stub for it).
+POISON = ("not-json", "invalid", "forged-id", "oversize", "bad-header")
 OVERSIZE_BYTES = 1_048_000
+# Good events and duplicates go out in turn through one producer per codec.
+CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+class NotUtf8(str):
+    """A header key that encodes to bytes that are not UTF-8."""
+
+    __slots__ = ()
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"\xff\xfe"
+
+
+async def send_undecodable(producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes) -> Any:
+    """Send one record with a header key that is not UTF-8, alone in its batch, and wait for
+    it. Only aiokafka's pure-Python batch builder lets a client write such a key (the same
+    approach as the generated tests' `produce_undecodable`); `producer` must have nothing
+    pending, so the batch holds this record only."""
+    modules = (producer_module, message_accumulator)
+    builders = [module.DefaultRecordBatchBuilder for module in modules]
+    for module in modules:
+        module.DefaultRecordBatchBuilder = _DefaultRecordBatchBuilderPy
+    try:
+        future = await producer.send(topic, value, key=key, headers=[(NotUtf8("k"), b"v")])
+        await future
+    finally:
+        for module, builder in zip(modules, builders, strict=True):
+            module.DefaultRecordBatchBuilder = builder
+    return future
 
 
 def plan(
@@ -95,14 +132,25 @@ async def produce(args: argparse.Namespace) -> None:
     if unknown:
         raise SystemExit(f"unknown poison variant {sorted(unknown)[0]!r}, expected {POISON}")
     stream = plan(args.total, args.duplicate_rate, args.poison_rate, args.seed, variants)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=args.bootstrap, linger_ms=5, max_batch_size=262144, acks="all"
-    )
-    await producer.start()
+    producers = {
+        codec: AIOKafkaProducer(
+            bootstrap_servers=args.bootstrap,
+            linger_ms=5,
+            max_batch_size=262144,
+            acks="all",
+            compression_type=codec if codec in CODECS[1:] else None,
+        )
+        for codec in (*CODECS, "undecodable")
+    }
+    for producer in producers.values():
+        await producer.start()
+    codecs = dict.fromkeys(CODECS, 0)
     try:
         futures = []
         for i, item in enumerate(stream):
+            producer = producers["none"]
             if item["kind"] == "poison":
+                key = f"poison-{i}".encode()
                 if item["variant"] == "not-json":
                     value = b"\x00 not an envelope %d" % i
                 elif item["variant"] == "oversize":
@@ -115,12 +163,21 @@ async def produce(args: argparse.Namespace) -> None:
                         EVENT_TYPE, {"name": f"forgery-{i}", "description": ""}, source="driver"
                     )
                     value = envelope.encode(forged.model_copy(update={"id": genuine.id}))
+                elif item["variant"] == "bad-header":
+                    # A valid event: only its header makes it poison (it is never applied).
+                    good = envelope.make_envelope(
+                        EVENT_TYPE, {"name": f"undecodable-{i}", "description": ""}, source="driver"
+                    )
+                    value = envelope.encode(good)
+                    futures.append(
+                        await send_undecodable(producers["undecodable"], args.topic, value, key)
+                    )
+                    continue
                 else:
                     bad = envelope.make_envelope(
                         EVENT_TYPE, {"name": "", "description": f"poison {i}"}, source="driver"
                     )
                     value = envelope.encode(bad)
-                key = f"poison-{i}".encode()
             else:
                 event = envelope.make_envelope(
                     EVENT_TYPE,
@@ -130,11 +187,16 @@ async def produce(args: argparse.Namespace) -> None:
                 )
                 value = envelope.encode(event)
                 key = item["name"].encode()
+                codec = CODECS[i % len(CODECS)]
+                codecs[codec] += 1
+                producer = producers[codec]
             futures.append(await producer.send(args.topic, value, key=key))
-        await producer.flush()
+        for producer in producers.values():
+            await producer.flush()
         results = await asyncio.gather(*futures)
     finally:
-        await producer.stop()
+        for producer in producers.values():
+            await producer.stop()
     poison_positions = [
         [r.partition, r.offset]
         for r, item in zip(results, stream, strict=True)
@@ -148,6 +210,10 @@ async def produce(args: argparse.Namespace) -> None:
             "duplicates": sum(1 for s in stream if s["kind"] == "duplicate"),
             "poison": len(poison_positions),
             "poison_positions": sorted(poison_positions),
+            "poison_variants": {
+                v: sum(1 for s in stream if s.get("variant") == v) for v in variants
+            },
+            "codecs": codecs,
             "names": good,
         }
     )

@@ -114,9 +114,11 @@ async def generated(
     settings_mod = importlib.import_module(f"{package}.settings")
     metrics_mod = importlib.import_module(f"{package}._platform.metrics")
     settings = settings_mod.Settings(_env_file=None, **settings_overrides)
-    if registry_factory is not None:
-        main.handler_registry = registry_factory  # the service's registry, replaced
-    app = main.build_app(settings)
+    features = main.FEATURES
+    if registry_factory is not None:  # the service's registry, replaced
+        kafka_feature = importlib.import_module(f"{package}._platform.kafka.feature")
+        features = kafka_feature.with_handlers(features, registry_factory())
+    app = main.build_app(settings, features=features)
     metrics = await app.state.dishka_container.get(metrics_mod.Metrics)
     topic = settings.kafka_topics[0]
     clock = Clock(total)

@@ -3,6 +3,6 @@
 
 A dependency is declared as an `HttpDependency` field of the service's `Settings`; the
 platform gives it one application-scoped client (`OutboundClients[name]`) with timeouts,
-retries, a circuit breaker, correlation-id propagation, logs and metrics. See
-docs/adr/0017-outbound-http-retries-and-circuit-breaker.md.
+retries, a circuit breaker, correlation-id propagation, logs and metrics. docs/dependencies.md
+says how to declare, call and tune one.
 """

@@ -11,7 +11,8 @@ is used: topics are created with the mock's admin call and a new consumer group 
 without the 3 s initial rebalance delay. Without it, a bare confluent-kafka client starts
 the mock cluster and topics are auto-created by a metadata request.
 
-This is a protocol-level test broker (see BRIEF section 5), not Apache Kafka.
+This is a protocol-level test broker, not Apache Kafka (scripts/kafka_broker.py starts the
+real one, which CI runs the Kafka tests on as well).
 """
 
 from __future__ import annotations

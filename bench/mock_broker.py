@@ -22,6 +22,7 @@ import argparse
 import importlib
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 TOPIC_AUTHORIZATION_FAILED = 29  # Kafka's error code
@@ -36,14 +37,21 @@ def main() -> int:
         "--unwritable",
         action="append",
         default=[],
-        help="refuse this topic (authorisation error) until SIGUSR1 (repeatable; needs --package)",
+        help="refuse this topic (authorisation error) until SIGUSR1 (repeatable; needs --package "
+        "and the service's root as the working directory)",
     )
     args = parser.parse_args()
 
     keep: Any
     if args.package:
-        devbroker = importlib.import_module(f"{args.package}._platform.kafka.devbroker")
-        keep = devbroker.MockBroker()
+        if args.unwritable:
+            # Fault injection is a test helper of the service (run from its root), not
+            # part of its dev broker.
+            sys.path.insert(0, str(Path.cwd()))
+            keep = importlib.import_module("tests._platform.kafka").FaultyMockBroker()
+        else:
+            devbroker = importlib.import_module(f"{args.package}._platform.kafka.devbroker")
+            keep = devbroker.MockBroker()
         for topic in args.topic:
             keep.create_topic(topic, args.partitions)
         for topic in args.unwritable:

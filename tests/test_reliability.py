@@ -427,7 +427,7 @@ class MockBroker:
         for topic in unwritable:
             args += ["--unwritable", topic]
         self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            args, cwd=service.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
         assert self.process.stdout is not None
         self.bootstrap = self.process.stdout.readline().strip()

@@ -37,14 +37,16 @@ GIT_IDENTITY = {
 }
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://app:app@127.0.0.1:5432/app")
 
-# Ports, waiting for HTTP, stopping processes, scratch databases and the mock broker come
-# from the template repo's one harness (tests/support.py).
+# Commands, ports, waiting for HTTP, stopping processes, scratch databases and the mock broker come
+# from the template repo's one harness (tests/support.py, tests/update_support.py).
 sys.path.insert(0, str(REPO_ROOT))
+from tests import support  # noqa: E402
 from tests.support import create_database as create_database  # noqa: E402
 from tests.support import free_port as free_port  # noqa: E402
 from tests.support import start_mock_broker as start_mock_broker  # noqa: E402
 from tests.support import stop as stop  # noqa: E402
 from tests.support import wait_for_http as wait_for_http  # noqa: E402
+from tests.update_support import copy_working_tree as copy_working_tree  # noqa: E402
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -64,21 +66,8 @@ def run(
     environ: dict[str, str] | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environ or env(),
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(str(a) for a in args)} failed ({result.returncode}) in {cwd}\n"
-            f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
-        )
-    return result
+    """tests.support.run in env() (or `environ`), without a time limit."""
+    return support.run(cwd, *args, check=check, timeout=None, environ=environ or env())
 
 
 def timed(args: Sequence[str | Path], cwd: Path | None = None, **kw: Any) -> float:
@@ -222,23 +211,6 @@ def workdir(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def copy_working_tree(dst: Path) -> Path:
-    """Snapshot this repo's working tree (tracked and untracked, not ignored) as a git repo."""
-    listing = run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT
-    ).stdout
-    for name in filter(None, listing.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file() and not name.startswith("bench/results/"):
-            target = dst / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=dst)
-    run(["git", "add", "--all"], cwd=dst)
-    run(["git", "commit", "--quiet", "--no-verify", "-m", "template snapshot"], cwd=dst)
-    return dst
 
 
 def generate(

@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,23 +30,30 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def run(
-    cwd: Path, *args: str, stdin: str | None = None, timeout: float = 900
+    cwd: Path | None,
+    *args: str | Path,
+    check: bool = True,
+    stdin: str | None = None,
+    timeout: float | None = 900,
+    environ: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command to completion; a non-zero exit fails with the ends of its output."""
+    """Run a command to completion (in `environ`, else env()); with `check`, a non-zero exit
+    fails with the ends of its output."""
+    command = [str(arg) for arg in args]
     result = subprocess.run(
-        args,
+        command,
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=env(),
+        env=dict(environ) if environ is not None else env(),
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         timeout=timeout,
         check=False,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise AssertionError(
-            f"`{' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"`{' '.join(command)}` exited {result.returncode} in {cwd}\n"
             f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
         )
     return result

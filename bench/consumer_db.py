@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 
 from _common import (
+    PG_ADMIN_URL,
     Figure,
     answers,
     create_database,
@@ -33,7 +34,7 @@ from _common import (
     out,
     report,
     run,
-    start_broker,
+    start_mock_broker,
     stop,
     workdir,
 )
@@ -115,13 +116,13 @@ def main() -> int:
         python = project / ".venv" / "bin" / "python"
         package = answers(project)["package_name"]
         prefix = answers(project)["service_name"].upper().replace("-", "_") + "_"
-        url = create_database("bench_consumer_db")
+        url = create_database(PG_ADMIN_URL, "bench_consumer_db")
         run(
             [python, "-m", package, "migrate"],
             cwd=project,
             environ=env(**{f"{prefix}DATABASE_URL": url}),
         )
-        broker, bootstrap = start_broker(python, package=package)
+        broker, bootstrap = start_mock_broker(python, package=package)
         common = [
             "db",
             "--package",

@@ -26,8 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,10 +35,19 @@ from typing import Any
 import pytest
 
 from tests.kafka_support import ApacheKafka, why_not_apache_kafka
-from tests.support import free_port, http_status
+from tests.support import (
+    REPO_ROOT,
+    admin_url,
+    create_database,
+    drop_database,
+    free_port,
+    http_get,
+    http_status,
+    start_mock_broker,
+    stop,
+    wait_until,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
 DRIVER = REPO_ROOT / "tests" / "reliability_driver.py"
 # Scenario 1 runs the issue's 10,000 events; the fault scenarios (2-4) a shorter stream with
 # the same mix, long enough that the fault lands mid-stream. Both can be raised or lowered.
@@ -133,40 +140,16 @@ def service(workspace: Path) -> Service:
 # --- infrastructure -------------------------------------------------------------------------
 
 
-def _admin_url() -> str | None:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url or shutil.which("psql") is None:
-        return None
-    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
-
-
 @pytest.fixture
 def database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database for one test; yields its asyncpg URL."""
-    admin = _admin_url()
-    if admin is None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url or shutil.which("psql") is None:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (and have psql installed)")
+    admin = admin_url(url)
     name = "rel_" + re.sub(r"\W", "_", request.node.name).lower()[:40]
-
-    def psql(sql: str) -> None:
-        done = _run(["psql", admin, "-qc", sql], cwd=REPO_ROOT)
-        assert done.returncode == 0, done.stderr
-
-    psql(f'drop database if exists "{name}" with (force)')
-    psql(f'create database "{name}"')
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    psql(f'drop database if exists "{name}" with (force)')
-
-
-def eventually(condition: object, within: float, what: str, interval: float = 0.1) -> None:
-    """Poll `condition()` until it is true; fail with `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(interval)
-    pytest.fail(f"not within {within} s: {what}")
+    yield create_database(admin, name)
+    drop_database(admin, name)
 
 
 class Running:
@@ -191,13 +174,7 @@ class Running:
 
     def readiness(self) -> str:
         """The `/readyz` body (the checks' reasons with `READINESS_DETAILS`), or ""."""
-        try:
-            with urllib.request.urlopen(self.base + "/readyz", timeout=2) as response:  # noqa: S310
-                return str(response.read().decode())
-        except urllib.error.HTTPError as exc:
-            return str(exc.read().decode())
-        except (urllib.error.URLError, OSError):
-            return ""
+        return http_get(self.base + "/readyz")[1]
 
     def wait_live(self, within: float = 60) -> None:
         def live() -> bool:
@@ -205,22 +182,16 @@ class Running:
                 pytest.fail(f"serve exited ({self.process.returncode}):\n{self.tail()}")
             return self.status("/livez") == 200
 
-        eventually(live, within, f"/livez answers 200\n{self.tail()}")
+        wait_until(live, within, f"/livez answers 200\n{self.tail()}")
 
     def tail(self, lines: int = 40) -> str:
         self._out.flush()
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, sig: int = signal.SIGTERM, within: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(within)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = stop(self.process, within, sig)
         self._out.close()
-        return self.process.returncode
+        return code
 
 
 # --- scenario 6: bad input to the CLI and to settings ---------------------------------------
@@ -421,17 +392,13 @@ class MockBroker:
     """The mock Kafka cluster in a process of its own (so it can be frozen or killed)."""
 
     def __init__(self, service: Service, topics: list[str], unwritable: list[str]) -> None:
-        args = [str(service.python), str(MOCK_BROKER), "--package", service.package]
-        for topic in topics:
-            args += ["--topic", topic]
-        for topic in unwritable:
-            args += ["--unwritable", topic]
-        self.process = subprocess.Popen(
-            args, cwd=service.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        self.process, self.bootstrap = start_mock_broker(
+            service.python,
+            topics,
+            package=service.package,
+            unwritable=unwritable,
+            cwd=service.root,
         )
-        assert self.process.stdout is not None
-        self.bootstrap = self.process.stdout.readline().strip()
-        assert self.bootstrap, "the mock broker did not start"
 
     def freeze(self) -> None:
         self.process.send_signal(signal.SIGSTOP)
@@ -445,12 +412,7 @@ class MockBroker:
 
     def close(self) -> None:
         self.thaw()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 class TcpProxy:
@@ -583,8 +545,8 @@ class Stream:
         )
 
     def items(self) -> int:
-        admin = self.database.replace("postgresql+asyncpg://", "postgresql://", 1)
-        done = _run(["psql", admin, "-tAc", "select count(*) from items"], cwd=REPO_ROOT)
+        query = ["psql", admin_url(self.database), "-tAc", "select count(*) from items"]
+        done = _run(query, cwd=REPO_ROOT)
         return int(done.stdout.strip() or 0) if done.returncode == 0 else 0
 
     def wait_until_done(self, timeout: float = 600) -> None:
@@ -710,7 +672,7 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_and_doubles_nothing(
     first = stream.serve(name="first")
     try:
         first.wait_live()
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the kill")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the kill")
     finally:
         code = first.stop(signal.SIGKILL)
     assert code == -signal.SIGKILL
@@ -741,13 +703,13 @@ def test_database_outage_mid_stream_fails_readiness_and_loses_nothing(
     try:
         running.wait_live()
         target = len(stream.plan["names"]) // 5
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the outage")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the outage")
         proxy.cut()
         before = stream.items()
         during = readiness_while(running, 8)
         after_outage = stream.items()
         proxy.restore()
-        eventually(lambda: running.status("/readyz") == 200, 60, "ready again after the outage")
+        wait_until(lambda: running.status("/readyz") == 200, 60, "ready again after the outage")
         stream.wait_until_done()
         assert running.status("/livez") == 200
     finally:
@@ -771,7 +733,7 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
     try:
         running.wait_live()
         target = len(stream.plan["names"]) // 5
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the freeze")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the freeze")
         stream.broker.freeze()
         try:
             during = readiness_while(running, 20)
@@ -779,7 +741,7 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
         finally:
             stream.broker.thaw()
         stream.wait_until_done()
-        eventually(lambda: running.status("/readyz") == 200, 120, "ready again after the freeze")
+        wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the freeze")
     finally:
         code = running.stop()
     assert 503 in during, f"readiness never failed while the broker was frozen: {during}"
@@ -806,7 +768,7 @@ def test_an_unwritable_dead_letter_topic_holds_its_partitions_then_all_resume(
     running = stream.serve()
     try:
         running.wait_live()
-        eventually(
+        wait_until(
             lambda: "held: dead-letter topic" in running.readiness(),
             120,
             f"readiness naming a held partition\n{running.tail()}",
@@ -818,8 +780,8 @@ def test_an_unwritable_dead_letter_topic_holds_its_partitions_then_all_resume(
         assert progress["committed"] != progress["end"], "the held records were committed"
         stream.open_dead_letter_topic()
         stream.wait_until_done()
-        eventually(lambda: running.status("/readyz") == 200, 120, "ready again after the outage")
-        metrics = urllib.request.urlopen(running.base + "/metrics", timeout=5).read().decode()  # noqa: S310
+        wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the outage")
+        metrics = http_get(running.base + "/metrics", timeout=5)[1]
     finally:
         code = running.stop()
     assert set(during) == {503}, f"readiness passed while a partition was held: {during}"

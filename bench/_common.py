@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +37,16 @@ GIT_IDENTITY = {
 }
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://app:app@127.0.0.1:5432/app")
 
-# Ports and HTTP status come from the template repo's one harness (tests/support.py).
+# Commands, ports, waiting for HTTP, stopping processes, scratch databases and the mock broker come
+# from the template repo's one harness (tests/support.py, tests/update_support.py).
 sys.path.insert(0, str(REPO_ROOT))
+from tests import support  # noqa: E402
+from tests.support import create_database as create_database  # noqa: E402
 from tests.support import free_port as free_port  # noqa: E402
-from tests.support import http_status as http_status  # noqa: E402
+from tests.support import start_mock_broker as start_mock_broker  # noqa: E402
+from tests.support import stop as stop  # noqa: E402
+from tests.support import wait_for_http as wait_for_http  # noqa: E402
+from tests.update_support import copy_working_tree as copy_working_tree  # noqa: E402
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -60,21 +66,8 @@ def run(
     environ: dict[str, str] | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environ or env(),
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(str(a) for a in args)} failed ({result.returncode}) in {cwd}\n"
-            f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
-        )
-    return result
+    """tests.support.run in env() (or `environ`), without a time limit."""
+    return support.run(cwd, *args, check=check, timeout=None, environ=environ or env())
 
 
 def timed(args: Sequence[str | Path], cwd: Path | None = None, **kw: Any) -> float:
@@ -120,14 +113,15 @@ class Figure:
 
 
 def fmt(value: float, unit: str) -> str:
+    """A figure as the tables print it and docs/performance.md shows it."""
     if unit == "%":
         return f"{value:.1f} %"
     if unit == "s":
-        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+        return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
     if unit == "ms":
         return f"{value:.1f} ms"
     if unit == "us":
-        return f"{value:.0f} us"
+        return f"{value:.0f} µs"
     if unit == "x":
         return f"{value:.2f} x"
     return f"{value:,.0f} {unit}"
@@ -219,23 +213,6 @@ def workdir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def copy_working_tree(dst: Path) -> Path:
-    """Snapshot this repo's working tree (tracked and untracked, not ignored) as a git repo."""
-    listing = run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT
-    ).stdout
-    for name in filter(None, listing.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file() and not name.startswith("bench/results/"):
-            target = dst / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=dst)
-    run(["git", "add", "--all"], cwd=dst)
-    run(["git", "commit", "--quiet", "--no-verify", "-m", "template snapshot"], cwd=dst)
-    return dst
-
-
 def generate(
     dst: Path, answers: dict[str, str] | None = None, sync: bool = True, vcs_ref: str | None = None
 ) -> Path:
@@ -269,59 +246,3 @@ def features(project: Path) -> tuple[bool, bool]:
 
 def env_prefix(project: Path) -> str:
     return answers(project)["service_name"].upper().replace("-", "_") + "_"
-
-
-# --- processes and ports --------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.005) -> float:
-    """Seconds until predicate() was true; raises TimeoutError after timeout."""
-    start = time.perf_counter()
-    while True:
-        if predicate():
-            return time.perf_counter() - start
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def create_database(name: str) -> str:
-    """A fresh PostgreSQL database (dropped first if it exists); returns its asyncpg URL."""
-    for sql in (f'drop database if exists "{name}" with (force)', f'create database "{name}"'):
-        run(["psql", PG_ADMIN_URL, "-qc", sql])
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-def start_broker(
-    python: Path, topics: Sequence[str] = (), package: str | None = None, partitions: int = 4
-) -> tuple[subprocess.Popen[str], str]:
-    """The mock Kafka cluster in its own process (python needs confluent-kafka).
-
-    With `package`, the generated service's dev broker (no initial rebalance delay)."""
-    extra = [arg for topic in topics for arg in ("--topic", topic)]
-    extra += ["--partitions", str(partitions)]
-    if package:
-        extra += ["--package", package]
-    process = subprocess.Popen(
-        [str(python), str(REPO_ROOT / "bench" / "mock_broker.py"), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    bootstrap = process.stdout.readline().strip()
-    if not bootstrap:
-        stop(process)
-        raise RuntimeError("mock broker did not start")
-    return process, bootstrap

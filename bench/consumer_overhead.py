@@ -26,7 +26,18 @@ import json
 import uuid
 from pathlib import Path
 
-from _common import Figure, answers, env, generate, out, report, run, start_broker, stop, workdir
+from _common import (
+    Figure,
+    answers,
+    env,
+    generate,
+    out,
+    report,
+    run,
+    start_mock_broker,
+    stop,
+    workdir,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -112,7 +123,7 @@ def main() -> int:
         if args.bootstrap:
             bootstrap = args.bootstrap
         else:
-            broker, bootstrap = start_broker(python, ["bench.noop"], package=package)
+            broker, bootstrap = start_mock_broker(python, ["bench.noop"], package=package)
         info: dict[str, list[dict[str, float]]] = {}
         warn: dict[str, list[dict[str, float]]] = {}
         peers: dict[str, list[dict[str, float]]] = {"default": [], "ack": []}

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _common import (
+    PG_ADMIN_URL,
     Figure,
     answers,
     create_database,
@@ -53,14 +54,13 @@ from _common import (
     features,
     free_port,
     generate,
-    http_status,
     out,
     report,
     run,
-    start_broker,
+    start_mock_broker,
     stop,
     table,
-    wait_until,
+    wait_for_http,
     workdir,
 )
 
@@ -101,15 +101,6 @@ def wrk(url: str, duration: int, connections: int) -> tuple[float, float, int]:
         raise RuntimeError(f"{url}: {errors.group(1)} non-2xx responses")
     total = int(re.search(r"(\d+) requests in", result.stdout).group(1))  # type: ignore[union-attr]
     return rps, p99, total
-
-
-def started(url: str, process: subprocess.Popen[bytes]) -> None:
-    def up() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        return http_status(url) == 200
-
-    wait_until(up, timeout=60)
 
 
 def versions(python: Path, names: tuple[str, ...]) -> dict[str, str]:
@@ -166,7 +157,7 @@ def profile_served(
     url = f"http://127.0.0.1:{port}/livez"
     raw = tmp / f"profile-{label}.txt"
     try:
-        started(url, process)
+        wait_for_http(url, 60, process=process)
         load = subprocess.Popen(
             ["wrk", "-t1", "-c50", f"-d{duration + 2}s", url], stdout=subprocess.DEVNULL
         )
@@ -220,10 +211,10 @@ def main() -> int:
         service_env = {f"{prefix}LOG_FORMAT": "json"}
         broker = None
         if with_db:
-            service_env[f"{prefix}DATABASE_URL"] = create_database("bench_http")
+            service_env[f"{prefix}DATABASE_URL"] = create_database(PG_ADMIN_URL, "bench_http")
             run([python, "-m", package, "migrate"], cwd=project, environ=env(**service_env))
         if with_kafka:
-            broker, bootstrap = start_broker(python)
+            broker, bootstrap = start_mock_broker(python)
             service_env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
 
         def service(root: Path) -> Callable[[int], subprocess.Popen[bytes]]:
@@ -255,7 +246,7 @@ def main() -> int:
         port = free_port()
         process = service(project)(port)
         try:
-            started(f"http://127.0.0.1:{port}/livez", process)
+            wait_for_http(f"http://127.0.0.1:{port}/livez", 60, process=process)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez") as response:
                 body.write_bytes(response.read())
         finally:
@@ -275,7 +266,7 @@ def main() -> int:
             process = start(port)
             url = f"http://127.0.0.1:{port}/livez"
             try:
-                started(url, process)
+                wait_for_http(url, 60, process=process)
                 run(["wrk", "-t1", "-c10", "-d2s", url])  # warm-up
                 time.sleep(0.2)
                 cpu_before = cpu_seconds(process.pid)

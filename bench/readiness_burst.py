@@ -32,12 +32,11 @@ from _common import (
     env_prefix,
     free_port,
     generate,
-    http_status,
     out,
     report,
     run,
     stop,
-    wait_until,
+    wait_for_http,
     workdir,
 )
 
@@ -154,7 +153,7 @@ def main() -> int:
         prefix = env_prefix(project)
         package = answers(project)["package_name"]
         service_env = {
-            f"{prefix}DATABASE_URL": create_database(DATABASE),
+            f"{prefix}DATABASE_URL": create_database(PG_ADMIN_URL, DATABASE),
             f"{prefix}KAFKA_CONSUMER_ENABLED": "false",
             f"{prefix}LOG_LEVEL": "WARNING",
         }
@@ -173,7 +172,7 @@ def main() -> int:
             )
             base = f"http://127.0.0.1:{port}"
             try:
-                wait_until(lambda url=base: http_status(f"{url}/readyz") == 200, timeout=30)
+                wait_for_http(f"{base}/readyz", timeout=30, process=process)
                 before = sessions()
                 result = run(
                     [python, client, base, str(args.requests), str(args.concurrency)],

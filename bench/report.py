@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DOC = ROOT / "docs" / "performance.md"
+from _common import REPO_ROOT, RESULTS, fmt
+
+DOC = REPO_ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ORDER = [
     ("generation", "1", "bench/generation.py"),
@@ -26,20 +25,6 @@ ORDER = [
     ("suite", "6", "bench/suite.py"),
     ("readiness_burst", "7", "bench/readiness_burst.py"),
 ]
-
-
-def fmt(value: float, unit: str) -> str:
-    if unit == "%":
-        return f"{value:.1f} %"
-    if unit == "s":
-        return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
-    if unit == "ms":
-        return f"{value:.1f} ms"
-    if unit == "us":
-        return f"{value:.0f} µs"
-    if unit == "x":
-        return f"{value:.2f} x"
-    return f"{value:,.0f} {unit}"
 
 
 def met(figure: dict[str, Any]) -> str:
@@ -181,7 +166,7 @@ def main() -> int:
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     DOC.write_text(f"{head}{BEGIN}\n{render()}\n{END}{tail}", encoding="utf-8")
-    sys.stdout.write(f"written: {DOC.relative_to(ROOT)}\n")
+    sys.stdout.write(f"written: {DOC.relative_to(REPO_ROOT)}\n")
     return 0
 
 

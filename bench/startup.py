@@ -21,6 +21,7 @@ import subprocess
 import time
 
 from _common import (
+    PG_ADMIN_URL,
     Figure,
     answers,
     create_database,
@@ -29,14 +30,13 @@ from _common import (
     features,
     free_port,
     generate,
-    http_status,
     out,
     report,
     run,
-    start_broker,
+    start_mock_broker,
     stop,
     timed,
-    wait_until,
+    wait_for_http,
     workdir,
 )
 
@@ -56,15 +56,10 @@ def start_to_ready(
         stderr=subprocess.DEVNULL,
     )
     try:
-
-        def ok(path: str) -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited with {process.returncode}")
-            return http_status(base + path, timeout=0.5) == 200
-
-        wait_until(lambda: ok("/livez"), timeout=60)
+        # Polled every 5 ms: the figures are the times to the first 200.
+        wait_for_http(f"{base}/livez", 60, process=process, interval=0.005, request_timeout=0.5)
         live = time.perf_counter() - start
-        wait_until(lambda: ok("/readyz"), timeout=60)
+        wait_for_http(f"{base}/readyz", 60, process=process, interval=0.005, request_timeout=0.5)
         ready = time.perf_counter() - start
     except BaseException:
         stop(process)
@@ -98,11 +93,11 @@ def main() -> int:
         service_env: dict[str, str] = {}
         broker = None
         if with_db:
-            service_env[f"{prefix}DATABASE_URL"] = create_database("bench_startup")
+            service_env[f"{prefix}DATABASE_URL"] = create_database(PG_ADMIN_URL, "bench_startup")
             run([python, "-m", package, "migrate"], cwd=project, environ=env(**service_env))
         if with_kafka:
             topic = f"{answers(project)['service_name']}.events"
-            broker, bootstrap = start_broker(python, [topic], package=package)
+            broker, bootstrap = start_mock_broker(python, [topic], package=package)
             service_env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
             service_env[f"{prefix}KAFKA_TOPICS"] = topic
         try:

@@ -17,7 +17,7 @@ import statistics
 import time
 import xml.etree.ElementTree as ET
 
-from _common import Figure, create_database, env, generate, out, report, run, workdir
+from _common import PG_ADMIN_URL, Figure, create_database, env, generate, out, report, run, workdir
 
 DB_MARKERS = ("database", "items", "migration", "db")
 KAFKA_MARKERS = ("kafka", "consumer", "handler", "inbox", "dead_letter", "producer")
@@ -51,7 +51,7 @@ def main() -> int:
 
     with workdir("suite") as tmp:
         project = generate(tmp / "svc")
-        url = create_database("bench_suite").replace("+asyncpg", "")
+        url = create_database(PG_ADMIN_URL, "bench_suite").replace("+asyncpg", "")
         for i in range(args.runs):
             junit = tmp / f"junit-{i}.xml"
             start = time.perf_counter()

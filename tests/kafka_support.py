@@ -18,7 +18,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT, stop
+
 SCRIPT = REPO_ROOT / "scripts" / "kafka_broker.py"
 TEST_KAFKA = "TEST_KAFKA_BOOTSTRAP_SERVERS"
 REQUIRE = "CPS_REQUIRE_APACHE_KAFKA"
@@ -80,10 +81,5 @@ class ApacheKafka:
     def close(self) -> None:
         if self.process.poll() is None:
             self.thaw()
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, 60)
         shutil.rmtree(self._folder, ignore_errors=True)

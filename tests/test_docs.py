@@ -8,12 +8,9 @@ import html
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,33 +299,17 @@ class Runner:
         )
         self.background.append(process)
         url = self.localise(step.args["wait"])
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(
-                    f"tutorial line {step.line}: `{step.block.strip()}` exited "
-                    f"{process.returncode}\n{output[-4000:]}"
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"tutorial line {step.line}: {url} never answered 200")
+        try:
+            support.wait_for_http(url, 120, process=process, interval=0.5)
+        except (AssertionError, TimeoutError) as exc:  # it exited, or never answered 200
+            raise AssertionError(
+                f"tutorial line {step.line}: `{step.block.strip()}`: {exc}"
+            ) from None
 
     def stop(self) -> None:
         while self.background:
             process = self.background.pop()
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            support.stop(process, 30, group=True)
             if process.stdout:
                 process.stdout.close()
 

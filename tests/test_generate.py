@@ -1,11 +1,10 @@
 """Every switch combination generates a service that passes its own lint, types, import rules
-and test suite; bad answers are refused with the validator's message."""
+and test suite (copier.yml's questions and validators: tests/test_copier_config.py)."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,6 @@ import pytest
 import yaml
 
 from tests.support import env, run
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # All four combinations of the two switches: pairwise coverage of the booleans is all of them.
 COMBINATIONS = {
@@ -138,60 +135,3 @@ def test_newer_python_floor_is_rendered(copie_session: Any) -> None:
     assert 'requires-python = ">=3.13"' in pyproject
     assert 'target-version = "py313"' in pyproject
     assert "FROM python:3.13-slim" in (result.project_dir / "Dockerfile").read_text()
-
-
-@pytest.mark.parametrize(
-    ("answer", "message"),
-    [
-        ("service_name=Order Service", "service_name must be kebab-case"),
-        ("service_name=1svc", "service_name must be kebab-case"),
-        ("service_name=", "service_name must be kebab-case"),
-        ("service_name=" + "a" * 41, "service_name must be at most 40 characters"),
-        ("package_name=asyncio", "would shadow a standard-library or dependency module"),
-        ("package_name=" + "a" * 41, "package_name must be at most 40 characters"),
-        ("package_name=Bad-Name", "package_name must be a lowercase Python identifier"),
-        ("http_port=80", "http_port must be between 1024 and 65535"),
-        ("team=Platform Team", "team must be lowercase letters"),
-    ],
-)
-def test_invalid_answers_are_refused_with_the_validator_message(
-    tmp_path: Path, answer: str, message: str
-) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            "--trust",
-            "-r",
-            "HEAD",
-            "-d",
-            answer,
-            str(REPO_ROOT),
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env(),
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode != 0
-    assert message in result.stderr + result.stdout
-    assert not (tmp_path / "out" / "pyproject.toml").exists()
-
-
-def test_every_question_has_help_type_default_and_validation() -> None:
-    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    questions = {k: v for k, v in config.items() if not k.startswith("_")}
-    assert questions
-    for name, spec in questions.items():
-        assert spec.get("help"), f"{name} has no help"
-        assert spec.get("type"), f"{name} has no type"
-        assert "default" in spec, f"{name} has no default (breaks `copier update --defaults`)"
-        if spec["type"] in {"str", "int"}:
-            assert spec.get("validator") or spec.get("choices"), f"{name} is not validated"
-    assert re.search(r"_subdirectory:\s*template", (REPO_ROOT / "copier.yml").read_text())

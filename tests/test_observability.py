@@ -9,9 +9,7 @@ import importlib.util
 import json
 import re
 import shutil
-import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import env, free_port, run
+from tests.support import env, free_port, run, stop, wait_for_http, wait_until
 
 NAME = "obs-svc"
 PREFIX = "OBS_SVC_"
@@ -43,24 +41,6 @@ def _get(url: str, timeout: float = 5) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def _wait(what: str, check: Any, timeout: float, process: subprocess.Popen[str] | None = None):
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"{what}: exited {process.returncode}\n{output[-4000:]}")
-        try:
-            last = check()
-        except (OSError, urllib.error.URLError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
 def _helpers(project: Path) -> ModuleType:
     """The generated service's own reader of its assets (tests/_platform/observability.py)."""
     path = project / "tests" / "_platform" / "observability.py"
@@ -70,17 +50,6 @@ def _helpers(project: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.stdout.read() if process.stdout else ""
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +101,7 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait("/livez", lambda: _get(f"{base}/livez")[0] == 200, 60, process)
+        wait_for_http(f"{base}/livez", 60, process=process, interval=0.5)
         if with_kafka:
             published = subprocess.run(
                 ["uv", "run", "--no-sync", NAME, "publish"],
@@ -144,20 +113,21 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 check=False,
             )
             assert published.returncode == 0, published.stderr
-            _wait(
-                "the published event to be handled",
+            wait_until(
                 lambda: 'outcome="success"' in _get(f"{base}/metrics")[1],
                 60,
-                process,
+                "the published event to be handled",
+                interval=0.5,
+                process=process,
             )
-        _wait("/readyz", lambda: _get(f"{base}/readyz")[0] == 200, 60, process)
+        wait_for_http(f"{base}/readyz", 60, process=process, interval=0.5)
         _get(f"{base}/no-such-route")  # an unmatched route: counted as `<unmatched>`
         # The seeded example dependency is not running: one call gives every outbound
         # metric its samples (connection refused, retried, then a 503 problem).
         assert _get(f"{base}/catalog/products/p-1", timeout=20)[0] == 503
         yield base
     finally:
-        _stop(process)
+        stop(process, 20)
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +165,10 @@ def prometheus(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait("Prometheus to be ready", lambda: _get(f"{base}/-/ready")[0] == 200, 60, process)
+        wait_for_http(f"{base}/-/ready", 60, process=process, interval=0.5)
         yield base
     finally:
-        _stop(process)
+        stop(process, 20)
 
 
 def _api(base: str, path: str) -> Any:
@@ -309,7 +279,7 @@ def test_prometheus_scrapes_every_metric_the_dashboard_and_rules_use(
         targets = _api(prometheus, "/api/v1/targets")["activeTargets"]
         return any(t["health"] == "up" for t in targets)
 
-    _wait("the scrape target to be up", target_up, 30)
+    wait_until(target_up, 30, "the scrape target to be up", interval=0.5)
     used: dict[str, set[str]] = _helpers(service).referenced_metrics(service)
     query = urllib.request.quote(f'{{job="{NAME}"}}')
 
@@ -317,10 +287,10 @@ def test_prometheus_scrapes_every_metric_the_dashboard_and_rules_use(
         names = set(_api(prometheus, f"/api/v1/label/__name__/values?match[]={query}"))
         return {name: sorted(where) for name, where in used.items() if name not in names}
 
-    deadline = time.monotonic() + 30
-    while (gone := missing()) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert not gone, f"used by the dashboard/alerts but not in Prometheus: {gone}"
+    try:
+        wait_until(lambda: not missing(), 30, "every used metric in Prometheus", interval=1)
+    except TimeoutError:
+        pytest.fail(f"used by the dashboard/alerts but not in Prometheus: {missing()}")
     assert any(name.startswith("kafka_consumer_") for name in used)
 
 
@@ -333,7 +303,7 @@ def test_prometheus_loads_and_evaluates_every_alert_rule(prometheus: str) -> Non
         done = all(not rule["lastEvaluation"].startswith("0001") for rule in rules)
         return rules if rules and done else []
 
-    rules = _wait("every rule to be evaluated", evaluated, 30)
+    rules = wait_until(evaluated, 30, "every rule to be evaluated", interval=0.5)
     assert {rule["name"] for rule in rules} >= {
         "ServiceNotReady",
         "HttpErrorRateHigh",

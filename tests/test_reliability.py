@@ -35,10 +35,19 @@ from typing import Any
 import pytest
 
 from tests.kafka_support import ApacheKafka, why_not_apache_kafka
-from tests.support import free_port, http_status
+from tests.support import (
+    REPO_ROOT,
+    admin_url,
+    create_database,
+    drop_database,
+    free_port,
+    http_get,
+    http_status,
+    start_mock_broker,
+    stop,
+    wait_until,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
 DRIVER = REPO_ROOT / "tests" / "reliability_driver.py"
 # Scenario 1 runs the issue's 10,000 events; the fault scenarios (2-4) a shorter stream with
 # the same mix, long enough that the fault lands mid-stream. Both can be raised or lowered.
@@ -131,40 +140,16 @@ def service(workspace: Path) -> Service:
 # --- infrastructure -------------------------------------------------------------------------
 
 
-def _admin_url() -> str | None:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url or shutil.which("psql") is None:
-        return None
-    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
-
-
 @pytest.fixture
 def database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database for one test; yields its asyncpg URL."""
-    admin = _admin_url()
-    if admin is None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url or shutil.which("psql") is None:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (and have psql installed)")
+    admin = admin_url(url)
     name = "rel_" + re.sub(r"\W", "_", request.node.name).lower()[:40]
-
-    def psql(sql: str) -> None:
-        done = _run(["psql", admin, "-qc", sql], cwd=REPO_ROOT)
-        assert done.returncode == 0, done.stderr
-
-    psql(f'drop database if exists "{name}" with (force)')
-    psql(f'create database "{name}"')
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    psql(f'drop database if exists "{name}" with (force)')
-
-
-def eventually(condition: object, within: float, what: str, interval: float = 0.1) -> None:
-    """Poll `condition()` until it is true; fail with `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(interval)
-    pytest.fail(f"not within {within} s: {what}")
+    yield create_database(admin, name)
+    drop_database(admin, name)
 
 
 class Running:
@@ -187,28 +172,26 @@ class Running:
     def status(self, path: str) -> int | None:
         return http_status(self.base + path)
 
+    def readiness(self) -> str:
+        """The `/readyz` body (the checks' reasons with `READINESS_DETAILS`), or ""."""
+        return http_get(self.base + "/readyz")[1]
+
     def wait_live(self, within: float = 60) -> None:
         def live() -> bool:
             if self.process.poll() is not None:
                 pytest.fail(f"serve exited ({self.process.returncode}):\n{self.tail()}")
             return self.status("/livez") == 200
 
-        eventually(live, within, f"/livez answers 200\n{self.tail()}")
+        wait_until(live, within, f"/livez answers 200\n{self.tail()}")
 
     def tail(self, lines: int = 40) -> str:
         self._out.flush()
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, sig: int = signal.SIGTERM, within: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(within)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = stop(self.process, within, sig)
         self._out.close()
-        return self.process.returncode
+        return code
 
 
 # --- scenario 6: bad input to the CLI and to settings ---------------------------------------
@@ -408,16 +391,14 @@ def _has_kafka_and_db(service: Service) -> bool:
 class MockBroker:
     """The mock Kafka cluster in a process of its own (so it can be frozen or killed)."""
 
-    def __init__(self, service: Service, topics: list[str]) -> None:
-        args = [str(service.python), str(MOCK_BROKER), "--package", service.package]
-        for topic in topics:
-            args += ["--topic", topic]
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    def __init__(self, service: Service, topics: list[str], unwritable: list[str]) -> None:
+        self.process, self.bootstrap = start_mock_broker(
+            service.python,
+            topics,
+            package=service.package,
+            unwritable=unwritable,
+            cwd=service.root,
         )
-        assert self.process.stdout is not None
-        self.bootstrap = self.process.stdout.readline().strip()
-        assert self.bootstrap, "the mock broker did not start"
 
     def freeze(self) -> None:
         self.process.send_signal(signal.SIGSTOP)
@@ -425,14 +406,13 @@ class MockBroker:
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
 
+    def make_writable(self) -> None:
+        """The topics given as `unwritable` accept writes from now on."""
+        self.process.send_signal(signal.SIGUSR1)
+
     def close(self) -> None:
         self.thaw()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 class TcpProxy:
@@ -541,6 +521,14 @@ class Stream:
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
+    def open_dead_letter_topic(self) -> None:
+        """End an outage of the dead-letter topic: create it (Apache Kafka, where it did not
+        exist) or let the mock accept writes to it again."""
+        if isinstance(self.broker, MockBroker):
+            self.broker.make_writable()
+        else:
+            self.driver("topics", "--only", "dead-letter")
+
     def serve(self, database_url: str | None = None, name: str = "serve") -> Running:
         return Running(
             self.service,
@@ -551,12 +539,14 @@ class Stream:
             KAFKA_GROUP_ID=self.group,
             KAFKA_SESSION_TIMEOUT_SECONDS="6",
             KAFKA_HEARTBEAT_INTERVAL_SECONDS="1",
+            KAFKA_DEAD_LETTER_TIMEOUT_SECONDS="2",
+            READINESS_DETAILS="true",
             LOG_LEVEL="WARNING",
         )
 
     def items(self) -> int:
-        admin = self.database.replace("postgresql+asyncpg://", "postgresql://", 1)
-        done = _run(["psql", admin, "-tAc", "select count(*) from items"], cwd=REPO_ROOT)
+        query = ["psql", admin_url(self.database), "-tAc", "select count(*) from items"]
+        done = _run(query, cwd=REPO_ROOT)
         return int(done.stdout.strip() or 0) if done.returncode == 0 else 0
 
     def wait_until_done(self, timeout: float = 600) -> None:
@@ -592,12 +582,13 @@ def stream_factory(
     service: Service, database: str, logs: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[int], Stream]]:
     """Migrate the database, start a broker (Apache Kafka or the mock, one per parameter),
-    produce a stream of `total` events."""
+    produce a stream of `total` events (with `dead_letters_writable=False`, the dead-letter
+    topic refuses writes until `Stream.open_dead_letter_topic()`)."""
     if not _has_kafka_and_db(service):
         pytest.skip("needs a service generated with the database and Kafka")
     brokers: list[Broker] = []
 
-    def make(total: int) -> Stream:
+    def make(total: int, *, dead_letters_writable: bool = True) -> Stream:
         migrated = _run(
             [service.cli, "migrate"], cwd=service.root, env=service.env(DATABASE_URL=database)
         )
@@ -609,9 +600,12 @@ def stream_factory(
             broker = ApacheKafka()
             brokers.append(broker)
             stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
-            stream.driver("topics")  # automatic topic creation is off, as in production
+            # Automatic topic creation is off, as in production: a dead-letter topic not
+            # created yet cannot be written.
+            stream.driver("topics", "--only", "both" if dead_letters_writable else "main")
         else:
-            broker = MockBroker(service, [topic, topic + ".dlq"])
+            unwritable = [] if dead_letters_writable else [topic + ".dlq"]
+            broker = MockBroker(service, [topic, topic + ".dlq"], unwritable)
             brokers.append(broker)
             stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
         # With a record of about 1 MiB in the stream the mock broker hands out thousands
@@ -678,7 +672,7 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_and_doubles_nothing(
     first = stream.serve(name="first")
     try:
         first.wait_live()
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the kill")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the kill")
     finally:
         code = first.stop(signal.SIGKILL)
     assert code == -signal.SIGKILL
@@ -709,13 +703,13 @@ def test_database_outage_mid_stream_fails_readiness_and_loses_nothing(
     try:
         running.wait_live()
         target = len(stream.plan["names"]) // 5
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the outage")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the outage")
         proxy.cut()
         before = stream.items()
         during = readiness_while(running, 8)
         after_outage = stream.items()
         proxy.restore()
-        eventually(lambda: running.status("/readyz") == 200, 60, "ready again after the outage")
+        wait_until(lambda: running.status("/readyz") == 200, 60, "ready again after the outage")
         stream.wait_until_done()
         assert running.status("/livez") == 200
     finally:
@@ -739,7 +733,7 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
     try:
         running.wait_live()
         target = len(stream.plan["names"]) // 5
-        eventually(lambda: stream.items() >= target, 300, f"{target} items before the freeze")
+        wait_until(lambda: stream.items() >= target, 300, f"{target} items before the freeze")
         stream.broker.freeze()
         try:
             during = readiness_while(running, 20)
@@ -747,7 +741,7 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
         finally:
             stream.broker.thaw()
         stream.wait_until_done()
-        eventually(lambda: running.status("/readyz") == 200, 120, "ready again after the freeze")
+        wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the freeze")
     finally:
         code = running.stop()
     assert 503 in during, f"readiness never failed while the broker was frozen: {during}"
@@ -758,3 +752,46 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
     # one may be dead-lettered a second time (at-least-once), so the dead letters are compared
     # as a set.
     stream.assert_final_state(exact_dead_letters=False)
+
+
+# --- scenario 7: the dead-letter topic cannot be written for a while ------------------------
+
+
+@pytest.mark.slow
+def test_an_unwritable_dead_letter_topic_holds_its_partitions_then_all_resume(
+    stream_factory: Callable[..., Stream],
+) -> None:
+    """A poison record that cannot be parked holds back its own partition (never skipped,
+    never committed), readiness says which and why while liveness stays up, and once the
+    topic accepts writes everything resumes by itself: exact final state."""
+    stream = stream_factory(FAULT_EVENTS, dead_letters_writable=False)
+    running = stream.serve()
+    try:
+        running.wait_live()
+        wait_until(
+            lambda: "held: dead-letter topic" in running.readiness(),
+            120,
+            f"readiness naming a held partition\n{running.tail()}",
+        )
+        reason = running.readiness()
+        during = readiness_while(running, 5)
+        live_during = running.status("/livez")
+        progress = stream.driver("progress")
+        assert progress["committed"] != progress["end"], "the held records were committed"
+        stream.open_dead_letter_topic()
+        stream.wait_until_done()
+        wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the outage")
+        metrics = http_get(running.base + "/metrics", timeout=5)[1]
+    finally:
+        code = running.stop()
+    assert set(during) == {503}, f"readiness passed while a partition was held: {during}"
+    assert live_during == 200, "liveness must not depend on the dead-letter topic"
+    assert f"{stream.topic}.dlq" in reason, reason
+    failures = re.search(
+        rf'kafka_consumer_dead_letter_failures_total{{topic="{re.escape(stream.topic)}"}} (\S+)',
+        metrics,
+    )
+    assert failures is not None, "no dead-letter failure series"
+    assert float(failures.group(1)) > 0, "failed publishes were not counted"
+    assert code == 0, running.tail()
+    stream.assert_final_state(exact_dead_letters=True)

@@ -59,15 +59,7 @@ def _tool(directory: Path, name: str) -> str:
 
 def _zizmor(workflows: Path) -> subprocess.CompletedProcess[str]:
     zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or "zizmor"
-    return subprocess.run(
-        [zizmor, "--offline", "--format", "json", str(workflows)],
-        capture_output=True,
-        text=True,
-        env=env(),
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    return run(None, zizmor, "--offline", "--format", "json", workflows, check=False, timeout=120)
 
 
 def _findings(result: subprocess.CompletedProcess[str]) -> list[str]:

@@ -21,13 +21,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pathspec import PathSpec
 
 from copier_python_service.fleet.cli import main as fleet
+from copier_python_service.project import conflicted_files
 from tests.update_support import (
-    REPO_ROOT,
     commit_all,
-    conflict_files,
     copy_working_tree,
     git,
     run,
@@ -370,7 +368,9 @@ def test_post_copy_task_respects_an_enclosing_repository(template: Path, tmp_pat
 
 
 def test_update_leaves_no_conflict_and_no_rej(customised: Path) -> None:
-    assert conflict_files(customised) == [], (customised.parent / "update-output.txt").read_text()
+    assert conflicted_files(customised, committed=True) == [], (
+        customised.parent / "update-output.txt"
+    ).read_text()
     assert git(customised, "diff", "--name-only", "--diff-filter=U") == ""
 
 
@@ -420,7 +420,6 @@ def test_lock_file_was_refreshed_after_the_update(customised: Path) -> None:
 
 
 def test_drift_check_reports_only_the_deleted_template_file(customised: Path) -> None:
-    commit_all(customised, "Update template")
     result = run(customised, "uv", "run", "scripts/template_drift.py", check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.splitlines()[1:] == ["  missing compose.yaml"]
@@ -460,7 +459,7 @@ def test_real_conflict_is_listed_and_refused_by_the_installed_hook(
     _append(service / ".gitignore", "*.log\n")  # the template appends .coverage at the same place
     commit_all(service, "Ignore logs")
     output = copier(service, "update", "--trust", "--defaults", "--vcs-ref", V2)
-    assert conflict_files(service) == [".gitignore"]
+    assert conflicted_files(service, committed=True) == [".gitignore"]
     text = (service / ".gitignore").read_text()
     assert "<<<<<<< before updating" in text
     assert "*.log" in text
@@ -480,7 +479,7 @@ def test_real_conflict_is_listed_and_refused_by_the_installed_hook(
     (service / ".gitignore").write_text("\n".join(resolved) + "\n")
     accepted = run(service, "git", "commit", "-a", "-m", "Resolve .gitignore", check=False)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    assert conflict_files(service) == []
+    assert conflicted_files(service, committed=True) == []
 
 
 def test_rejected_hunks_are_listed_too(template: Path, tmp_path: Path) -> None:
@@ -489,7 +488,7 @@ def test_rejected_hunks_are_listed_too(template: Path, tmp_path: Path) -> None:
     commit_all(service, "Ignore logs")
     output = copier(service, "update", "--trust", "--defaults", "--conflict", "rej",
                     "--vcs-ref", V2)  # fmt: skip
-    assert conflict_files(service) == [".gitignore.rej"]
+    assert conflicted_files(service, committed=True) == [".gitignore.rej"]
     assert "  .gitignore.rej" in output[output.index("the update left conflicts in:") :]
 
 
@@ -565,55 +564,6 @@ def test_preview_lists_exactly_what_the_update_changes(
     assert [line[2:] for line in message.splitlines() if line.startswith("- ")] == row["conflicts"]
 
 
-UPDATE_ONLY = re.compile(
-    r"^\{%- if _copier_operation == 'update' %\}\n(?P<globs>.*)\n\{%- endif %\}$", re.DOTALL
-)
-
-
-def test_service_owned_globs_are_static() -> None:
-    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    skip = config["_skip_if_exists"]
-    assert "src/*/domain/**" in skip
-    assert not [glob for glob in skip if "{" in glob], "_skip_if_exists must use static globs"
-    static = [glob for glob in config["_exclude"] if "{" not in glob]
-    dynamic = [glob for glob in config["_exclude"] if "{" in glob]
-    assert len(dynamic) == 1, "only the update-time exclusion of service-owned paths is Jinja"
-    match = UPDATE_ONLY.match(dynamic[0])
-    assert match, "the only Jinja allowed in _exclude is the test of _copier_operation"
-    assert match["globs"].splitlines() == skip, "update-time exclusions = _skip_if_exists"
-    assert "copier.yml" in static
-
-
-# Formats without comments, and files that must not carry the header.
-HEADERLESS_SUFFIXES = (".json", ".md")
-HEADERLESS = {
-    ".copier-answers.yml",  # Copier's own file, with its own "never edit" header
-    "migrations/script.py.mako",  # copied into every new revision the team writes
-}
-
-
-def test_template_owned_files_say_so(template: Path, tmp_path: Path) -> None:
-    service = tmp_path / "all-switches-on"
-    copier(tmp_path, "copy", "--defaults", "--skip-tasks", "--vcs-ref", V3, str(template),
-           str(service))  # fmt: skip
-    config = yaml.safe_load((template / "copier.yml").read_text())
-    service_owned = PathSpec.from_lines("gitignore", config["_skip_if_exists"])
-    unmarked = []
-    for path in sorted(service.rglob("*")):
-        relpath = path.relative_to(service).as_posix()
-        if (
-            not path.is_file()
-            or service_owned.match_file(relpath)
-            or relpath in HEADERLESS
-            or path.suffix in HEADERLESS_SUFFIXES
-            or not path.read_text(encoding="utf-8").strip()  # empty package markers
-        ):
-            continue
-        if "managed by copier-python-service" not in path.read_text()[:800].lower():
-            unmarked.append(relpath)
-    assert unmarked == []
-
-
 # ---------------------------------------------------------------- the fleet on real services
 
 
@@ -661,6 +611,6 @@ def test_fleet_status_check_and_update_on_real_services(
         assert git(service, "status", "--porcelain") == ""
         git(service, "merge", "--quiet", "--ff-only", f"template-update/{V3}")
         assert answers(service)["_commit"] == V3
-        assert conflict_files(service) == []
+        assert conflicted_files(service, committed=True) == []
     assert fleet(["check", str(real_fleet / "alpha"), "--no-drift"]) == 0
     assert fleet(["check", str(real_fleet / "bravo")]) == 0

@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from copier_python_service.project import conflicted_files
+from tests import support
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",
@@ -32,21 +32,8 @@ def env() -> dict[str, str]:
 
 
 def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env(),
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(args)} failed ({result.returncode}) in {cwd}\n"
-            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
-        )
-    return result
+    """tests.support.run in env(), without a time limit."""
+    return support.run(cwd, *args, check=check, timeout=None, environ=env())
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
@@ -74,8 +61,3 @@ def copy_working_tree(dst: Path) -> Path:
 
 def tag(repo: Path, version: str) -> None:
     git(repo, "tag", version)
-
-
-def conflict_files(project: Path) -> list[str]:
-    """Files of ``project`` with conflict markers, or .rej files, committed or not."""
-    return conflicted_files(project, committed=True)

@@ -3,9 +3,9 @@
 
 librdkafka (shipped inside the `confluent-kafka` wheel, a development dependency) contains
 a mock cluster: a protocol-level test broker, not Apache Kafka (no CreateTopics, no
-persistence, no real replication). It is reached here through ctypes so that tests can
-create topics without auto-creation, take the broker down and up, and join consumer groups
-without the 3 s initial rebalance delay. For real Kafka, point the bootstrap servers at it.
+persistence, no real replication). It is reached here through ctypes so that `dev` (and the
+tests) can create topics without auto-creation and join consumer groups without the 3 s
+initial rebalance delay. For real Kafka, point the bootstrap servers at it.
 
 `TcpForwarder` listens on a fixed address and forwards to the broker, so a service can be
 configured before the broker exists (clients then use the broker's advertised address).
@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import ctypes
 import pathlib
-from collections.abc import Callable
 from typing import Self
 
 
@@ -44,10 +43,7 @@ def _load_librdkafka() -> ctypes.CDLL:
         "rd_kafka_mock_cluster_bootstraps": (text, [ptr]),
         "rd_kafka_mock_group_initial_rebalance_delay_ms": (None, [ptr, i32]),
         "rd_kafka_mock_topic_create": (ctypes.c_int, [ptr, text, ctypes.c_int, ctypes.c_int]),
-        "rd_kafka_mock_broker_set_down": (ctypes.c_int, [ptr, i32]),
-        "rd_kafka_mock_broker_set_up": (ctypes.c_int, [ptr, i32]),
         "rd_kafka_mock_broker_set_host_port": (ctypes.c_int, [ptr, i32, text, ctypes.c_int]),
-        "rd_kafka_mock_topic_set_error": (None, [ptr, text, ctypes.c_int]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -79,17 +75,6 @@ class MockBroker:
             msg = f"mock broker could not create topic {topic!r} (error {code})"
             raise RuntimeError(msg)
 
-    def set_topic_error(self, topic: str, error_code: int) -> None:
-        """Answer Metadata requests for `topic` with a Kafka error code (0 clears it)."""
-        self._lib.rd_kafka_mock_topic_set_error(self._cluster, topic.encode(), error_code)
-
-    def set_down(self) -> None:
-        """Close connections and refuse new ones (an unreachable broker)."""
-        self._lib.rd_kafka_mock_broker_set_down(self._cluster, -1)
-
-    def set_up(self) -> None:
-        self._lib.rd_kafka_mock_broker_set_up(self._cluster, -1)
-
     def advertise(self, host: str, port: int, broker_id: int = 1) -> None:
         """Make Metadata responses point clients at host:port (e.g. a forwarder)."""
         self._lib.rd_kafka_mock_broker_set_host_port(self._cluster, broker_id, host.encode(), port)
@@ -110,15 +95,8 @@ class MockBroker:
 class TcpForwarder:
     """Listen on host:port and pipe every connection to `target` (host:port)."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        target: str,
-        request_delay: Callable[[bytes], float] | None = None,
-    ) -> None:
+    def __init__(self, host: str, port: int, target: str) -> None:
         self.host, self.port = host, port
-        self._request_delay = request_delay
         target_host, _, target_port = target.split(",", 1)[0].rpartition(":")
         self._target = (target_host, int(target_port))
         self._server: asyncio.Server | None = None
@@ -142,31 +120,10 @@ class TcpForwarder:
         except OSError:
             writer.close()
             return
-        upstream = self._pipe if self._request_delay is None else self._pipe_requests
-        for pipe, source, sink in ((upstream, reader, up_writer), (self._pipe, up_reader, writer)):
-            task = asyncio.create_task(pipe(source, sink))
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-    async def _pipe_requests(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """Forward Kafka request frames one by one, each after `request_delay(frame)`."""
-        assert self._request_delay is not None  # noqa: S101 - set when this pipe is chosen
-        try:
-            while True:
-                size = await reader.readexactly(4)
-                frame = await reader.readexactly(int.from_bytes(size, "big", signed=True))
-                delay = self._request_delay(frame)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                writer.write(size + frame)
-                await writer.drain()
-        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            with contextlib.suppress(OSError, RuntimeError):
-                writer.close()
 
     @staticmethod
     async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

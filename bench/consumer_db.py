@@ -5,8 +5,11 @@ PostgreSQL database; the service's dev broker in a process of its own. In each r
 generated consumer runs the example handler (`item.imported`: create the item through the
 repository and unit of work, with the inbox row, in one transaction per event), and a plain
 loop reads the same kind of records with aiokafka and does the same two inserts with asyncpg
-in one transaction per record (prepared statements), committing offsets per batch. Records
-per second from the first record to the last, both sides, and the ratio. With `--profile`,
+in one transaction per record (prepared statements), committing offsets per batch. The
+generated consumer runs three times: one handler at a time (`KAFKA_MAX_PARTITIONS_IN_FLIGHT=1`,
+the default), one per partition of the topic, and one at a time with `pool_pre_ping` off (what
+the check before each checkout costs). Records per second from the first record to the last,
+every side, and the ratios. With `--profile`,
 py-spy samples one extra generated run and the table lists where its time goes.
 
 Run: UV_PYTHON_DOWNLOADS=never uv run python bench/consumer_db.py [--messages 3000] [--profile]
@@ -102,6 +105,10 @@ def main() -> int:
     plain = Figure("plain asyncpg loop (same inserts, same transactions)", "rec/s")
     generated = Figure("generated consumer, example handler + inbox", "rec/s")
     ratio = Figure("ratio generated / plain", "%")
+    in_flight = Figure("generated, one handler per partition in flight", "rec/s")
+    in_flight_ratio = Figure("ratio generated in flight / plain", "%")
+    no_ping = Figure("generated, pool_pre_ping off (one at a time)", "rec/s")
+    no_ping_ratio = Figure("ratio pool_pre_ping off / on", "%")
     extra: dict[str, object] = {"messages": args.messages}
 
     with workdir("consumer-db") as tmp:
@@ -177,9 +184,18 @@ def main() -> int:
         plain.samples.append((p["records"] - 1) / p["steady_seconds"])
         generated.samples.append((g["records"] - 1) / g["steady_seconds"])
         ratio.samples.append(100 * generated.samples[-1] / plain.samples[-1])
+        f = results["generated-in-flight"][i]
+        in_flight.samples.append((f["records"] - 1) / f["steady_seconds"])
+        in_flight_ratio.samples.append(100 * in_flight.samples[-1] / plain.samples[-1])
+        n = results["generated-no-pre-ping"][i]
+        no_ping.samples.append((n["records"] - 1) / n["steady_seconds"])
+        no_ping_ratio.samples.append(100 * no_ping.samples[-1] / generated.samples[-1])
         out(
             f"round {i + 1}: plain {plain.samples[-1]:,.0f} rec/s, "
-            f"generated {generated.samples[-1]:,.0f} rec/s ({ratio.samples[-1]:.1f} %)"
+            f"generated {generated.samples[-1]:,.0f} rec/s ({ratio.samples[-1]:.1f} %), "
+            f"{f['partitions']} partitions in flight {in_flight.samples[-1]:,.0f} rec/s "
+            f"({in_flight_ratio.samples[-1]:.1f} %), pool_pre_ping off "
+            f"{no_ping.samples[-1]:,.0f} rec/s ({no_ping_ratio.samples[-1]:.1f} % of on)"
         )
     profile = extra.get("profile")
     if isinstance(profile, dict) and profile:
@@ -194,7 +210,7 @@ def main() -> int:
     report(
         "consumer_db",
         "Benchmark 3: consumer with database effect (PostgreSQL) vs plain asyncpg",
-        [plain, generated, ratio],
+        [plain, generated, ratio, in_flight, in_flight_ratio, no_ping, no_ping_ratio],
         extra,
     )
     return 0

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import importlib
 import json
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,13 +64,15 @@ class Clock:
         }
 
 
-async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+async def produce(bootstrap: str, topic: str, values: list[bytes]) -> int:
+    """Send `values` keyed by their index; the number of partitions of `topic`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
     try:
         futures = [await producer.send(topic, v, key=str(i).encode()) for i, v in enumerate(values)]
         await producer.flush()
         await asyncio.gather(*futures)
+        return len(await producer.partitions_for(topic))
     finally:
         await producer.stop()
 
@@ -209,15 +214,35 @@ async def noop(args: argparse.Namespace) -> dict[str, Any]:
 # --- benchmark 3: the example handler on PostgreSQL ------------------------------------------
 
 
+@contextlib.contextmanager
+def _pre_ping(package: str, enabled: bool) -> Iterator[None]:
+    """The engine as generated (`pool_pre_ping=True`), or without the check before each
+    checkout: what the ping costs per unit of work, measured against the same handler."""
+    engine = importlib.import_module(f"{package}._platform.db.engine")
+    original = engine.create_async_engine
+    if not enabled:
+        engine.create_async_engine = functools.partial(_without_pre_ping, original)
+    try:
+        yield
+    finally:
+        engine.create_async_engine = original
+
+
+def _without_pre_ping(create: Any, *args: Any, **kwargs: Any) -> Any:
+    kwargs["pool_pre_ping"] = False
+    return create(*args, **kwargs)
+
+
 async def db(args: argparse.Namespace) -> dict[str, Any]:
     import asyncpg
 
     envelope = importlib.import_module(f"{args.package}._platform.kafka.envelope")
     pg = args.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    results: dict[str, list[dict[str, float]]] = {"plain": [], "generated": []}
+    sides = ("plain", "generated", "generated-in-flight", "generated-no-pre-ping")
+    results: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
     run_id = uuid.uuid4().hex[:8]  # names are unique: a rerun on the same database adds items
     for i in range(args.rounds):
-        for side in ("plain", "generated") if not args.only else (args.only,):
+        for side in sides if not args.only else (args.only,):
             topic = f"bench.db.{side}.{i}.{uuid.uuid4().hex[:8]}"
             values = [
                 envelope.encode(
@@ -229,7 +254,7 @@ async def db(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 for n in range(args.messages)
             ]
-            await produce(args.bootstrap, topic, values)
+            partitions = await produce(args.bootstrap, topic, values)
             group = f"{side}-{i}-{uuid.uuid4()}"
             if side == "plain":
                 connection = await asyncpg.connect(pg)
@@ -269,11 +294,15 @@ async def db(args: argparse.Namespace) -> dict[str, Any]:
                     "kafka_topics": [topic],
                     "kafka_group_id": group,
                     "kafka_max_poll_records": MAX_POLL_RECORDS,
+                    # One partition's handler at a time, or one per partition of the topic.
+                    "kafka_max_partitions_in_flight": (
+                        partitions if side == "generated-in-flight" else 1
+                    ),
                     "log_level": args.log_level,
                 }
-                results["generated"].append(
-                    await generated(args.package, overrides, args.messages, None)
-                )
+                with _pre_ping(args.package, side != "generated-no-pre-ping"):
+                    result = await generated(args.package, overrides, args.messages, None)
+                results[side].append({**result, "partitions": partitions})
     return results
 
 
@@ -286,7 +315,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--only", choices=["plain", "generated"], help="db: run one side only")
+    parser.add_argument(
+        "--only",
+        choices=["plain", "generated", "generated-in-flight", "generated-no-pre-ping"],
+        help="db: run one side only",
+    )
     args = parser.parse_args()
     logs = importlib.import_module(f"{args.package}._platform.logs")
     logs.configure_logging(args.log_level, "json")

@@ -4,7 +4,9 @@ Run with a generated service's Python (its dev group has confluent-kafka):
 `python bench/mock_broker.py [--package PKG] [--topic T ...] [--partitions 4]`.
 Prints the bootstrap servers on the first line of stdout, then serves until SIGTERM/SIGINT.
 Being its own process, it can be frozen with SIGSTOP and resumed with SIGCONT (reliability
-scenario 4), or killed.
+scenario 4), or killed. `--unwritable T` makes the broker refuse topic T as a client
+without permission would be refused, until the process gets SIGUSR1 (reliability scenario 7:
+a dead-letter topic that cannot be written for a while).
 
 With `--package`, the generated service's own dev broker (`PKG._platform.kafka.devbroker`)
 is used: topics are created with the mock's admin call and a new consumer group joins
@@ -22,12 +24,20 @@ import signal
 import sys
 from typing import Any
 
+TOPIC_AUTHORIZATION_FAILED = 29  # Kafka's error code
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", help="generated service package with a dev broker")
     parser.add_argument("--topic", action="append", default=[], help="create first (repeatable)")
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument(
+        "--unwritable",
+        action="append",
+        default=[],
+        help="refuse this topic (authorisation error) until SIGUSR1 (repeatable; needs --package)",
+    )
     args = parser.parse_args()
 
     keep: Any
@@ -36,6 +46,14 @@ def main() -> int:
         keep = devbroker.MockBroker()
         for topic in args.topic:
             keep.create_topic(topic, args.partitions)
+        for topic in args.unwritable:
+            keep.set_topic_error(topic, TOPIC_AUTHORIZATION_FAILED)
+
+        def writable(*_: object) -> None:
+            for topic in args.unwritable:
+                keep.set_topic_error(topic, 0)
+
+        signal.signal(signal.SIGUSR1, writable)
         bootstrap = keep.bootstrap_servers
     else:
         from confluent_kafka import Producer

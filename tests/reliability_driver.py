@@ -5,7 +5,9 @@ aiokafka, asyncpg and the service's own envelope code). Every command prints one
 object on its last line of stdout.
 
 - `topics`: creates the topic and its dead-letter topic (`--partitions`, default 4) with the
-  admin API, for a broker without automatic topic creation (Apache Kafka as in production).
+  admin API, for a broker without automatic topic creation (Apache Kafka as in production);
+  `--only main` or `--only dead-letter` creates one of them (a dead-letter topic that does
+  not exist yet is one that cannot be written).
 - `produce`: a deterministic stream of `item.imported` events: unique good events,
   duplicates (the same business event again: same deterministic id, new envelope time) and
   poison records (in turn: not JSON at all, a valid envelope whose payload fails
@@ -118,7 +120,11 @@ async def topics(args: argparse.Namespace) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=args.bootstrap)
     await admin.start()
     try:
-        names = [args.topic, args.topic + args.dlq_suffix]
+        names = {
+            "both": [args.topic, args.topic + args.dlq_suffix],
+            "main": [args.topic],
+            "dead-letter": [args.topic + args.dlq_suffix],
+        }[args.only]
         await admin.create_topics([NewTopic(name, args.partitions, 1) for name in names])
     finally:
         await admin.close()
@@ -347,6 +353,7 @@ def main() -> int:
         p.add_argument("--timeout", type=float, default=300)
         p.add_argument("--interval", type=float, default=1.0)
         p.add_argument("--partitions", type=int, default=4)
+        p.add_argument("--only", choices=("both", "main", "dead-letter"), default="both")
     args = parser.parse_args()
     if args.command == "topics":
         asyncio.run(topics(args))

@@ -77,15 +77,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """The status of `GET url`, or None when nothing answers."""
+def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, str]:
+    """The status and body of `GET url`; (None, "") when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
-            return int(response.status)
+            return int(response.status), response.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        return int(exc.code), exc.read().decode(errors="replace")
     except (urllib.error.URLError, OSError):
-        return None
+        return None, ""
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The status of `GET url`, or None when nothing answers."""
+    return http_get(url, timeout)[0]
 
 
 # --- polling and processes -------------------------------------------------------------------
@@ -212,14 +217,20 @@ def create_database(admin: str, name: str) -> str:
 
 
 def start_mock_broker(
-    python: Path, topics: Sequence[str] = (), package: str | None = None, partitions: int = 4
+    python: Path,
+    topics: Sequence[str] = (),
+    package: str | None = None,
+    partitions: int = 4,
+    unwritable: Sequence[str] = (),
 ) -> tuple[subprocess.Popen[str], str]:
     """librdkafka's mock Kafka cluster in a process of its own (bench/mock_broker.py; `python`
     needs confluent-kafka); returns the process and its bootstrap servers.
 
-    With `package`, the generated service's dev broker (no initial rebalance delay)."""
+    With `package`, the generated service's dev broker (no initial rebalance delay), which can
+    refuse writes to the `unwritable` topics until the process gets SIGUSR1."""
     args = [str(python), str(MOCK_BROKER), "--partitions", str(partitions)]
     args += [arg for topic in topics for arg in ("--topic", topic)]
+    args += [arg for topic in unwritable for arg in ("--unwritable", topic)]
     if package:
         args += ["--package", package]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -20,7 +20,7 @@ import yaml
 from copier import run_copy
 
 from copier_python_service.fleet.cli import main
-from copier_python_service.fleet.services import discover, parse_version
+from copier_python_service.fleet.inventory import discover, parse_version
 from tests.update_support import commit_all, env, git
 
 COPIER_YML = """\

@@ -41,6 +41,7 @@ from tests.support import (
     create_database,
     drop_database,
     free_port,
+    http_get,
     http_status,
     start_mock_broker,
     stop,
@@ -170,6 +171,10 @@ class Running:
 
     def status(self, path: str) -> int | None:
         return http_status(self.base + path)
+
+    def readiness(self) -> str:
+        """The `/readyz` body (the checks' reasons with `READINESS_DETAILS`), or ""."""
+        return http_get(self.base + "/readyz")[1]
 
     def wait_live(self, within: float = 60) -> None:
         def live() -> bool:
@@ -386,9 +391,9 @@ def _has_kafka_and_db(service: Service) -> bool:
 class MockBroker:
     """The mock Kafka cluster in a process of its own (so it can be frozen or killed)."""
 
-    def __init__(self, service: Service, topics: list[str]) -> None:
+    def __init__(self, service: Service, topics: list[str], unwritable: list[str]) -> None:
         self.process, self.bootstrap = start_mock_broker(
-            service.python, topics, package=service.package
+            service.python, topics, package=service.package, unwritable=unwritable
         )
 
     def freeze(self) -> None:
@@ -396,6 +401,10 @@ class MockBroker:
 
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
+
+    def make_writable(self) -> None:
+        """The topics given as `unwritable` accept writes from now on."""
+        self.process.send_signal(signal.SIGUSR1)
 
     def close(self) -> None:
         self.thaw()
@@ -508,6 +517,14 @@ class Stream:
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
+    def open_dead_letter_topic(self) -> None:
+        """End an outage of the dead-letter topic: create it (Apache Kafka, where it did not
+        exist) or let the mock accept writes to it again."""
+        if isinstance(self.broker, MockBroker):
+            self.broker.make_writable()
+        else:
+            self.driver("topics", "--only", "dead-letter")
+
     def serve(self, database_url: str | None = None, name: str = "serve") -> Running:
         return Running(
             self.service,
@@ -518,6 +535,8 @@ class Stream:
             KAFKA_GROUP_ID=self.group,
             KAFKA_SESSION_TIMEOUT_SECONDS="6",
             KAFKA_HEARTBEAT_INTERVAL_SECONDS="1",
+            KAFKA_DEAD_LETTER_TIMEOUT_SECONDS="2",
+            READINESS_DETAILS="true",
             LOG_LEVEL="WARNING",
         )
 
@@ -559,12 +578,13 @@ def stream_factory(
     service: Service, database: str, logs: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[int], Stream]]:
     """Migrate the database, start a broker (Apache Kafka or the mock, one per parameter),
-    produce a stream of `total` events."""
+    produce a stream of `total` events (with `dead_letters_writable=False`, the dead-letter
+    topic refuses writes until `Stream.open_dead_letter_topic()`)."""
     if not _has_kafka_and_db(service):
         pytest.skip("needs a service generated with the database and Kafka")
     brokers: list[Broker] = []
 
-    def make(total: int) -> Stream:
+    def make(total: int, *, dead_letters_writable: bool = True) -> Stream:
         migrated = _run(
             [service.cli, "migrate"], cwd=service.root, env=service.env(DATABASE_URL=database)
         )
@@ -576,9 +596,12 @@ def stream_factory(
             broker = ApacheKafka()
             brokers.append(broker)
             stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
-            stream.driver("topics")  # automatic topic creation is off, as in production
+            # Automatic topic creation is off, as in production: a dead-letter topic not
+            # created yet cannot be written.
+            stream.driver("topics", "--only", "both" if dead_letters_writable else "main")
         else:
-            broker = MockBroker(service, [topic, topic + ".dlq"])
+            unwritable = [] if dead_letters_writable else [topic + ".dlq"]
+            broker = MockBroker(service, [topic, topic + ".dlq"], unwritable)
             brokers.append(broker)
             stream = Stream(service, broker, database, topic, f"g-{name}", {}, logs)
         # With a record of about 1 MiB in the stream the mock broker hands out thousands
@@ -725,3 +748,47 @@ def test_frozen_broker_mid_stream_fails_readiness_and_recovers_by_itself(
     # one may be dead-lettered a second time (at-least-once), so the dead letters are compared
     # as a set.
     stream.assert_final_state(exact_dead_letters=False)
+
+
+# --- scenario 7: the dead-letter topic cannot be written for a while ------------------------
+
+
+@pytest.mark.slow
+def test_an_unwritable_dead_letter_topic_holds_its_partitions_then_all_resume(
+    stream_factory: Callable[..., Stream],
+) -> None:
+    """A poison record that cannot be parked holds back its own partition (never skipped,
+    never committed), readiness says which and why while liveness stays up, and once the
+    topic accepts writes everything resumes by itself: exact final state."""
+    stream = stream_factory(FAULT_EVENTS, dead_letters_writable=False)
+    running = stream.serve()
+    try:
+        running.wait_live()
+        wait_until(
+            lambda: "held: dead-letter topic" in running.readiness(),
+            120,
+            f"readiness naming a held partition\n{running.tail()}",
+        )
+        reason = running.readiness()
+        during = readiness_while(running, 5)
+        live_during = running.status("/livez")
+        progress = stream.driver("progress")
+        assert progress["committed"] != progress["end"], "the held records were committed"
+        stream.open_dead_letter_topic()
+        stream.wait_until_done()
+        wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the outage")
+        status, metrics = http_get(running.base + "/metrics", timeout=5)
+        assert status == 200, f"/metrics answered {status}"
+    finally:
+        code = running.stop()
+    assert set(during) == {503}, f"readiness passed while a partition was held: {during}"
+    assert live_during == 200, "liveness must not depend on the dead-letter topic"
+    assert f"{stream.topic}.dlq" in reason, reason
+    failures = re.search(
+        rf'kafka_consumer_dead_letter_failures_total{{topic="{re.escape(stream.topic)}"}} (\S+)',
+        metrics,
+    )
+    assert failures is not None, "no dead-letter failure series"
+    assert float(failures.group(1)) > 0, "failed publishes were not counted"
+    assert code == 0, running.tail()
+    stream.assert_final_state(exact_dead_letters=True)

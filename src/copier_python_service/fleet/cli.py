@@ -22,6 +22,14 @@ from copier_python_service.fleet.drift import (
     local_source,
     record_source,
 )
+from copier_python_service.fleet.inventory import (
+    FleetError,
+    Service,
+    discover,
+    newest_version,
+    read_service,
+    template_tags,
+)
 from copier_python_service.fleet.operations import (
     Outcome,
     Preview,
@@ -31,14 +39,6 @@ from copier_python_service.fleet.operations import (
     require_source,
     service_status,
     update_service,
-)
-from copier_python_service.fleet.services import (
-    FleetError,
-    Service,
-    discover,
-    newest_version,
-    read_service,
-    template_tags,
 )
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from copier_python_service import project
 from copier_python_service.fleet.drift import source_problem
-from copier_python_service.fleet.services import (
+from copier_python_service.fleet.inventory import (
     FleetError,
     Service,
     newest_version,

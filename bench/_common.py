@@ -29,35 +29,20 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://app:app@127.0.0.1:5432/app")
 
-# Commands, ports, waiting for HTTP, stopping processes, scratch databases and the mock broker come
-# from the template repo's one harness (tests/support.py, tests/update_support.py).
+# Commands and their environment, ports, waiting for HTTP, stopping processes, scratch databases,
+# the mock broker and the template snapshot come from the template repo's one harness
+# (tests/support.py, tests/update_support.py).
 sys.path.insert(0, str(REPO_ROOT))
 from tests import support  # noqa: E402
 from tests.support import create_database as create_database  # noqa: E402
 from tests.support import free_port as free_port  # noqa: E402
+from tests.support import git_env as env  # noqa: E402
 from tests.support import start_mock_broker as start_mock_broker  # noqa: E402
 from tests.support import stop as stop  # noqa: E402
 from tests.support import wait_for_http as wait_for_http  # noqa: E402
 from tests.update_support import copy_working_tree as copy_working_tree  # noqa: E402
-
-
-def env(**extra: str) -> dict[str, str]:
-    """Environment for subprocesses: no prompts, no Python downloads, a git identity."""
-    return {
-        **os.environ,
-        **GIT_IDENTITY,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "GIT_TERMINAL_PROMPT": "0",
-        **extra,
-    }
 
 
 def run(

@@ -18,6 +18,12 @@ from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MOCK_BROKER = REPO_ROOT / "bench" / "mock_broker.py"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
 T = TypeVar("T")
 
 
@@ -27,6 +33,11 @@ def env(**extra: str) -> dict[str, str]:
     result["UV_PYTHON_DOWNLOADS"] = "never"
     result.update(extra)
     return result
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    """env() for commands that commit: a git identity, and never a prompt."""
+    return env(**GIT_IDENTITY, GIT_TERMINAL_PROMPT="0", **extra)
 
 
 def run(

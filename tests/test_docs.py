@@ -31,13 +31,7 @@ NEW_VERSION_LINE = "This paragraph arrived with template version 0.2.0."
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = support.env(
-        GIT_AUTHOR_NAME="Tutorial Tests",
-        GIT_AUTHOR_EMAIL="tests@example.invalid",
-        GIT_COMMITTER_NAME="Tutorial Tests",
-        GIT_COMMITTER_EMAIL="tests@example.invalid",
-        NO_MKDOCS_2_WARNING="1",
-    )
+    env = support.git_env(NO_MKDOCS_2_WARNING="1")
     # This interpreter's scripts (copier, mkdocs) first, as under `uv run`.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(extra)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import env, free_port, run, stop, wait_for_http, wait_until
+from tests.support import env, free_port, http_get, run, stop, wait_for_http, wait_until
 
 NAME = "obs-svc"
 PREFIX = "OBS_SVC_"
@@ -31,14 +31,6 @@ needs_prometheus = pytest.mark.skipif(
     reason="the Debian package `prometheus` (prometheus, promtool) is not installed: "
     "apt-get install prometheus",
 )
-
-
-def _get(url: str, timeout: float = 5) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def _helpers(project: Path) -> ModuleType:
@@ -114,17 +106,17 @@ def running(service: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             )
             assert published.returncode == 0, published.stderr
             wait_until(
-                lambda: 'outcome="success"' in _get(f"{base}/metrics")[1],
+                lambda: 'outcome="success"' in http_get(f"{base}/metrics", timeout=5)[1],
                 60,
                 "the published event to be handled",
                 interval=0.5,
                 process=process,
             )
         wait_for_http(f"{base}/readyz", 60, process=process, interval=0.5)
-        _get(f"{base}/no-such-route")  # an unmatched route: counted as `<unmatched>`
+        http_get(f"{base}/no-such-route", timeout=5)  # an unmatched route: counted as `<unmatched>`
         # The seeded example dependency is not running: one call gives every outbound
         # metric its samples (connection refused, retried, then a 503 problem).
-        assert _get(f"{base}/catalog/products/p-1", timeout=20)[0] == 503
+        assert http_get(f"{base}/catalog/products/p-1", timeout=20)[0] == 503
         yield base
     finally:
         stop(process, 20)
@@ -172,7 +164,7 @@ def prometheus(
 
 
 def _api(base: str, path: str) -> Any:
-    status, body = _get(base + path)
+    status, body = http_get(base + path, timeout=5)
     assert status == 200, body
     return json.loads(body)["data"]
 
@@ -263,7 +255,7 @@ def test_dashboard_is_well_formed(
 
 @needs_prometheus
 def test_live_metrics_pass_promtool_check_metrics(running: str) -> None:
-    _status, text = _get(f"{running}/metrics")
+    _status, text = http_get(f"{running}/metrics", timeout=5)
     assert PROMTOOL is not None
     result = subprocess.run(
         [PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False

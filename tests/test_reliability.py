@@ -781,7 +781,8 @@ def test_an_unwritable_dead_letter_topic_holds_its_partitions_then_all_resume(
         stream.open_dead_letter_topic()
         stream.wait_until_done()
         wait_until(lambda: running.status("/readyz") == 200, 120, "ready again after the outage")
-        metrics = http_get(running.base + "/metrics", timeout=5)[1]
+        status, metrics = http_get(running.base + "/metrics", timeout=5)
+        assert status == 200, f"/metrics answered {status}"
     finally:
         code = running.stop()
     assert set(during) == {503}, f"readiness passed while a partition was held: {during}"

@@ -10,25 +10,11 @@ from pathlib import Path
 from tests import support
 from tests.support import REPO_ROOT
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
-
 
 def env() -> dict[str, str]:
-    """Environment for subprocesses: no prompts, no Python downloads, a git identity."""
-    return {
-        **os.environ,
-        **GIT_IDENTITY,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "GIT_TERMINAL_PROMPT": "0",
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p
-        ),
-    }
+    """support.git_env() with this repo's src/ on PYTHONPATH."""
+    paths = (str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", ""))
+    return support.git_env(PYTHONPATH=os.pathsep.join(p for p in paths if p))
 
 
 def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -303,6 +303,7 @@ def test_prometheus_loads_and_evaluates_every_alert_rule(prometheus: str) -> Non
         "KafkaMessagesDeadLettered",
         "KafkaRecordsSkipped",
         "KafkaConsumerLoopStalled",
+        "KafkaOutboxStalled",
         "DependencyCircuitOpen",
         "DependencyErrorRateHigh",
     }
@@ -339,6 +340,8 @@ tests:
         values: '2 2 1 2 2 1 2 2 2'
       - series: 'kafka_consumer_dead_letter_failures_total{{job="svc", instance="a:1", topic="o"}}'
         values: '0+1x20'
+      - series: 'kafka_outbox_oldest_pending_age_seconds{{job="svc", instance="a:1"}}'
+        values: '0+60x20'
       - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
         values: '0 0 1x20'
       - series: 'kafka_consumer_messages_total{{job="svc", instance="a:1", topic="o", outcome="skipped"}}'
@@ -378,6 +381,11 @@ tests:
         exp_alerts:
           - exp_labels: {{severity: page, job: svc, topic: o}}
             exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkadeadletterpublishfailing"}}
+      - eval_time: 12m
+        alertname: KafkaOutboxStalled
+        exp_alerts:
+          - exp_labels: {{severity: page, job: svc}}
+            exp_annotations: {{runbook_url: "http://docs.example.invalid/operate/runbooks/#kafkaoutboxstalled"}}
       - eval_time: 5m
         alertname: KafkaConsumerOffsetReset
         exp_alerts:
@@ -415,6 +423,8 @@ tests:
         values: '0+60x40'
       - series: 'kafka_consumer_dead_letter_failures_total{{job="svc", instance="a:1", topic="o"}}'
         values: '2x40'
+      - series: 'kafka_outbox_oldest_pending_age_seconds{{job="svc", instance="a:1"}}'
+        values: '0 400 400 400 0x36'
       - series: 'kafka_consumer_offset_resets_total{{job="svc", instance="a:1", topic="o"}}'
         values: '1x40'
       - series: 'kafka_consumer_messages_total{{job="svc", instance="a:1", topic="o", outcome="skipped"}}'
@@ -434,6 +444,8 @@ tests:
       - {{eval_time: 35m, alertname: KafkaDeadLetterPublishFailing, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaConsumerOffsetReset, exp_alerts: []}}
       - {{eval_time: 35m, alertname: KafkaRecordsSkipped, exp_alerts: []}}
+      - {{eval_time: 4m, alertname: KafkaOutboxStalled, exp_alerts: []}}
+      - {{eval_time: 35m, alertname: KafkaOutboxStalled, exp_alerts: []}}
       - {{eval_time: 4m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyCircuitOpen, exp_alerts: []}}
       - {{eval_time: 35m, alertname: DependencyErrorRateHigh, exp_alerts: []}}

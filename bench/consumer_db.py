@@ -3,8 +3,9 @@
 A service generated with the default answers (database and Kafka), migrated on a fresh
 PostgreSQL database; the service's dev broker in a process of its own. In each round the
 generated consumer runs the example handler (`item.imported`: create the item through the
-repository and unit of work, with the inbox row, in one transaction per event), and a plain
-loop reads the same kind of records with aiokafka and does the same two inserts with asyncpg
+repository and unit of work, with the inbox row and the `item.created` outbox row, in one
+transaction per event; the relay is off), and a plain loop reads the same kind of records
+with aiokafka and does the same three inserts with asyncpg
 in one transaction per record (prepared statements), committing offsets per batch. The
 generated consumer runs three times: one handler at a time (`KAFKA_MAX_PARTITIONS_IN_FLIGHT=1`,
 the default), one per partition of the topic, and one at a time with `pool_pre_ping` off (what

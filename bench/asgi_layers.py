@@ -5,7 +5,8 @@ Run by bench/http_overhead.py with the generated project's Python:
 socket) a few thousand times and prints one JSON object: CPU microseconds per request for
 a growing stack (bare Starlette, bare FastAPI, + the health router and registry, + dishka's
 request scope, + the observability middleware, then the service's own `build_app`).
-This is the profile behind benchmark 4's ratio.
+This is the profile behind benchmark 4's ratio. Then the cost of tracing: the service on
+a route of its own with tracing off and on (`traced`).
 """
 
 from __future__ import annotations
@@ -75,16 +76,58 @@ def layers(package: str) -> dict[str, Any]:
     }
 
 
-async def cost(app: Any, n: int) -> float:
-    """CPU microseconds per GET /livez, calling the ASGI app directly."""
+def traced(package: str) -> dict[str, Any]:
+    """The service's `build_app` with a route of its own (`GET /bench/{n}`; probes make no
+    span), tracing off (no `OTEL_TRACES_EXPORTER`) and on: every request sampled and its
+    span exported in batches (to an exporter that drops them: the export's network time is
+    the collector's, not the request's), or the sampler dropping every trace."""
+    main = importlib.import_module(f"{package}.main")
+    settings_mod = importlib.import_module(f"{package}.settings")
+    tracing = importlib.import_module(f"{package}._platform.tracing")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+    class Dropping(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    def app(sampler: Any) -> Any:
+        if sampler is None:
+            tracing.use(None)
+        else:
+            provider = TracerProvider(sampler=sampler)
+            provider.add_span_processor(BatchSpanProcessor(Dropping()))
+            tracing.use(provider)
+        service = main.build_app(settings_mod.Settings(_env_file=None))
+
+        @service.get("/bench/{n}")
+        async def bench(n: int) -> dict[str, int]:
+            return {"n": n}
+
+        return service
+
+    return {
+        "service GET /bench/{n}, tracing off": lambda: app(None),
+        "  tracing on, every request sampled": lambda: app(ALWAYS_ON),
+        "  tracing on, sampler always_off": lambda: app(ALWAYS_OFF),
+    }
+
+
+async def cost(app: Any, n: int, path: str = "/livez") -> float:
+    """CPU microseconds per GET `path`, calling the ASGI app directly."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/livez",
-        "raw_path": b"/livez",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"bench")],
@@ -114,6 +157,9 @@ async def main() -> None:
     for name, factory in layers(package).items():
         app = factory()
         results[name] = [await cost(app, 3000) for _ in range(repeats)]
+    for name, factory in traced(package).items():
+        app = factory()  # each sets the platform's tracer: measured before the next one
+        results[name] = [await cost(app, 3000, "/bench/7") for _ in range(repeats)]
     sys.stdout.write(json.dumps(results) + "\n")
 
 

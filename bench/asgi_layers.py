@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -76,13 +77,15 @@ def layers(package: str) -> dict[str, Any]:
     }
 
 
-def traced(package: str) -> dict[str, Any]:
+def traced(package: str) -> tuple[Any, dict[str, Any]]:
     """The service's `build_app` with a route of its own (`GET /bench/{n}`; probes make no
-    span), tracing off (no `OTEL_TRACES_EXPORTER`) and on: every request sampled and its
-    span exported in batches (to an exporter that drops them: the export's network time is
-    the collector's, not the request's), or the sampler dropping every trace."""
+    span) and JSON logs at INFO to /dev/null, and the tracer providers to compare: none
+    (tracing off, no `OTEL_TRACES_EXPORTER`), every request sampled and its span exported in
+    batches (to an exporter that drops them: the export's network time is the collector's,
+    not the request's), and a sampler that drops every trace."""
     main = importlib.import_module(f"{package}.main")
     settings_mod = importlib.import_module(f"{package}.settings")
+    logs = importlib.import_module(f"{package}._platform.logs")
     tracing = importlib.import_module(f"{package}._platform.tracing")
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
@@ -96,25 +99,24 @@ def traced(package: str) -> dict[str, Any]:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    def app(sampler: Any) -> Any:
-        if sampler is None:
-            tracing.use(None)
-        else:
-            provider = TracerProvider(sampler=sampler)
-            provider.add_span_processor(BatchSpanProcessor(Dropping()))
-            tracing.use(provider)
-        service = main.build_app(settings_mod.Settings(_env_file=None))
+    def provider(sampler: Any) -> Any:
+        made = TracerProvider(sampler=sampler)
+        made.add_span_processor(BatchSpanProcessor(Dropping()))
+        return made
 
-        @service.get("/bench/{n}")
-        async def bench(n: int) -> dict[str, int]:
-            return {"n": n}
+    stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 - for the handler
+    logs.configure_logging("INFO", "json")  # its handler keeps the stream it found
+    sys.stdout = stdout
+    service = main.build_app(settings_mod.Settings(_env_file=None))
 
-        return service
+    @service.get("/bench/{n}")
+    async def bench(n: int) -> dict[str, int]:
+        return {"n": n}
 
-    return {
-        "service GET /bench/{n}, tracing off": lambda: app(None),
-        "  tracing on, every request sampled": lambda: app(ALWAYS_ON),
-        "  tracing on, sampler always_off": lambda: app(ALWAYS_OFF),
+    return service, {
+        "service GET /bench/{n}, tracing off": (tracing.use, None),
+        "  tracing on, every request sampled": (tracing.use, provider(ALWAYS_ON)),
+        "  tracing on, sampler always_off": (tracing.use, provider(ALWAYS_OFF)),
     }
 
 
@@ -157,9 +159,11 @@ async def main() -> None:
     for name, factory in layers(package).items():
         app = factory()
         results[name] = [await cost(app, 3000) for _ in range(repeats)]
-    for name, factory in traced(package).items():
-        app = factory()  # each sets the platform's tracer: measured before the next one
-        results[name] = [await cost(app, 3000, "/bench/7") for _ in range(repeats)]
+    service, variants = traced(package)
+    for _ in range(repeats):  # interleaved: a load change on the machine hits all alike
+        for name, (use, provider) in variants.items():
+            use(provider)
+            results.setdefault(name, []).append(await cost(service, 3000, "/bench/7"))
     sys.stdout.write(json.dumps(results) + "\n")
 
 

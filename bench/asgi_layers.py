@@ -5,7 +5,8 @@ Run by bench/http_overhead.py with the generated project's Python:
 socket) a few thousand times and prints one JSON object: CPU microseconds per request for
 a growing stack (bare Starlette, bare FastAPI, + the health router and registry, + dishka's
 request scope, + the observability middleware, then the service's own `build_app`).
-This is the profile behind benchmark 4's ratio.
+This is the profile behind benchmark 4's ratio. Then the cost of tracing: the service on
+a route of its own with tracing off and on (`traced`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -75,16 +77,59 @@ def layers(package: str) -> dict[str, Any]:
     }
 
 
-async def cost(app: Any, n: int) -> float:
-    """CPU microseconds per GET /livez, calling the ASGI app directly."""
+def traced(package: str) -> tuple[Any, dict[str, Any]]:
+    """The service's `build_app` with a route of its own (`GET /bench/{n}`; probes make no
+    span) and JSON logs at INFO to /dev/null, and the tracer providers to compare: none
+    (tracing off, no `OTEL_TRACES_EXPORTER`), every request sampled and its span exported in
+    batches (to an exporter that drops them: the export's network time is the collector's,
+    not the request's), and a sampler that drops every trace."""
+    main = importlib.import_module(f"{package}.main")
+    settings_mod = importlib.import_module(f"{package}.settings")
+    logs = importlib.import_module(f"{package}._platform.logs")
+    tracing = importlib.import_module(f"{package}._platform.tracing")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+    class Dropping(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    def provider(sampler: Any) -> Any:
+        made = TracerProvider(sampler=sampler)
+        made.add_span_processor(BatchSpanProcessor(Dropping()))
+        return made
+
+    stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 - for the handler
+    logs.configure_logging("INFO", "json")  # its handler keeps the stream it found
+    sys.stdout = stdout
+    service = main.build_app(settings_mod.Settings(_env_file=None))
+
+    @service.get("/bench/{n}")
+    async def bench(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    return service, {
+        "service GET /bench/{n}, tracing off": (tracing.use, None),
+        "  tracing on, every request sampled": (tracing.use, provider(ALWAYS_ON)),
+        "  tracing on, sampler always_off": (tracing.use, provider(ALWAYS_OFF)),
+    }
+
+
+async def cost(app: Any, n: int, path: str = "/livez") -> float:
+    """CPU microseconds per GET `path`, calling the ASGI app directly."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/livez",
-        "raw_path": b"/livez",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"bench")],
@@ -114,6 +159,11 @@ async def main() -> None:
     for name, factory in layers(package).items():
         app = factory()
         results[name] = [await cost(app, 3000) for _ in range(repeats)]
+    service, variants = traced(package)
+    for _ in range(repeats):  # interleaved: a load change on the machine hits all alike
+        for name, (use, provider) in variants.items():
+            use(provider)
+            results.setdefault(name, []).append(await cost(service, 3000, "/bench/7"))
     sys.stdout.write(json.dumps(results) + "\n")
 
 

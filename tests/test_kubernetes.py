@@ -347,8 +347,10 @@ def _container(workload: dict[str, Any]) -> dict[str, Any]:
 
 def test_probes_use_the_services_paths_and_port(service: Service) -> None:
     health = next(service.root.glob("src/*/_platform/health.py")).read_text()
-    assert 'Route("/livez"' in health
-    assert 'Route("/readyz"' in health
+    assert 'LIVENESS_PATH = "/livez"' in health
+    assert 'READINESS_PATH = "/readyz"' in health
+    assert "Route(LIVENESS_PATH, livez" in health
+    assert "Route(READINESS_PATH, readyz" in health
     for overlay in OVERLAYS:
         deployment = service.one(overlay, "Deployment")
         container = _container(deployment)
